@@ -1,0 +1,78 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# wgks-bpf: clang -> .bpf.o -> bpftool gen skeleton -> one self-contained binary.
+
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DESTDIR ?=
+VERSION := 0.1.0
+
+OUTPUT := .output
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/')
+
+# The system include dirs clang would use for the host, so that <asm/types.h>
+# is found in /usr/include/<triplet> without naming the triplet.
+CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
+	$(CLANG_BPF_SYS_INCLUDES)
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWGKS_VERSION='"$(VERSION)"' $(WARN) -MMD -MP \
+	-Iinclude -Iloader -I$(OUTPUT) $(CFLAGS)
+# libbpf linked in statically: the binary needs no libbpf of a given version.
+LIBBPF_LIBS := -l:libbpf.a -lelf -lz
+
+LOADER_SRCS := $(wildcard loader/*.c)
+LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
+# Modules with no BPF in them: what the unit tests link.
+PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.PHONY: all clean install uninstall deps test test-unit test-bpf test-e2e test-cli
+
+all: wgks-bpf
+
+$(OUTPUT) $(OUTPUT)/loader $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c include/wgks.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/killswitch.skel.h: $(OUTPUT)/killswitch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name killswitch_bpf > $@
+
+$(OUTPUT)/loader/%.o: loader/%.c $(OUTPUT)/killswitch.skel.h | $(OUTPUT)/loader
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+wgks-bpf: $(LOADER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LIBBPF_LIBS) -o $@
+
+-include $(LOADER_OBJS:.o=.d)
+
+install: wgks-bpf
+	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf
+
+clean:
+	rm -rf $(OUTPUT) wgks-bpf
+
+include tests/tests.mk

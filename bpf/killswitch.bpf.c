@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * wgks-bpf: the kill switch. A cgroup_skb/egress program on the root cgroup v2
+ * sees every packet a local socket sends, in every network namespace. For a
+ * namespace with a policy it passes only what leaves through a protected
+ * tunnel, WireGuard's own marked packets, local traffic and IPv6 link upkeep,
+ * and drops the rest (DESIGN.md, section 1).
+ *
+ * Only UAPI headers and minimal CO-RE types: no vmlinux.h.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <stdbool.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "wgks.h"
+
+#define DROP 0
+#define PASS 1
+
+#define LOOPBACK_IFINDEX 1
+
+#define IPV6_HDR_LEN 40
+#define IPV6_OFF_NEXTHDR 6
+#define IPV6_OFF_HOPLIMIT 7
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ICMPV6 58
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WGKS_MAX_NETNS);
+	__type(key, __u64); /* network namespace id, see enum wgks_variant */
+	__type(value, struct wgks_policy);
+} wgks_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, WGKS_MAX_NETNS);
+	__type(key, __u64); /* as in wgks_policy; the loader creates the entry */
+	__type(value, struct wgks_counters);
+} wgks_stats SEC(".maps");
+
+/* Namespaces without a policy, all together (an array: cheapest lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wgks_counters);
+} wgks_unmanaged SEC(".maps");
+
+/* Minimal kernel types for CO-RE: only the fields read, matched by name. */
+struct ns_common {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net {
+	struct ns_common ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+struct sock_common {
+	possible_net_t skc_net;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
+struct sk_buff {
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
+static __always_inline void count(struct wgks_counters *c, enum wgks_reason r,
+				  __u32 len)
+{
+	if (!c)
+		return;
+	/* Per-CPU values: plain adds, no atomics needed. */
+	c->packets[r] += 1;
+	c->bytes[r] += len;
+}
+
+/*
+ * Row 5: IPv6 neighbour discovery (133-137) and multicast listener
+ * discovery (130-132, 143). The kernel sends them through this hook and
+ * IPv6 dies without them. RFC 4861 and 3810 fix their hop limits (255 and
+ * 1), which also keeps them from being used to reach anything off-link.
+ * MLD carries a hop-by-hop (router alert) header before ICMPv6.
+ */
+static __always_inline bool is_ipv6_link_upkeep(struct __sk_buff *skb)
+{
+	__u8 hdr[8];
+	__u32 off = IPV6_HDR_LEN;
+	__u8 nexthdr, hoplimit, type;
+
+	if (bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)))
+		return false;
+	nexthdr = hdr[IPV6_OFF_NEXTHDR];
+	hoplimit = hdr[IPV6_OFF_HOPLIMIT];
+
+	if (nexthdr == NEXTHDR_HOP) {
+		__u8 hbh[2];
+
+		if (bpf_skb_load_bytes(skb, off, hbh, sizeof(hbh)))
+			return false;
+		nexthdr = hbh[0];
+		off += (hbh[1] + 1) * 8;
+	}
+	if (nexthdr != NEXTHDR_ICMPV6)
+		return false;
+	if (bpf_skb_load_bytes(skb, off, &type, sizeof(type)))
+		return false;
+
+	if (type >= 133 && type <= 137)
+		return hoplimit == 255;
+	if ((type >= 130 && type <= 132) || type == 143)
+		return hoplimit == 1;
+	return false;
+}
+
+/* The policy table of DESIGN.md, rows 2 to 8, for a managed namespace. */
+static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
+					       const struct wgks_policy *p)
+{
+	__u32 ifindex = skb->ifindex;
+	__u32 mark = skb->mark;
+	__u32 n = p->ntunnels;
+
+	for (__u32 i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (i >= n)
+			break;
+		if (p->tunnels[i].ifindex == ifindex)
+			return WGKS_REASON_TUNNEL;
+		if (mark && p->tunnels[i].fwmark == mark)
+			return WGKS_REASON_FWMARK;
+	}
+	if (ifindex == LOOPBACK_IFINDEX)
+		return WGKS_REASON_LOCAL;
+	if (skb->protocol == bpf_htons(ETH_P_IPV6) && is_ipv6_link_upkeep(skb))
+		return WGKS_REASON_LINK;
+	return WGKS_REASON_BLOCKED;
+}
+
+static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
+{
+	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
+	enum wgks_reason r;
+
+	if (!p) {
+		__u32 zero = 0;
+
+		count(bpf_map_lookup_elem(&wgks_unmanaged, &zero),
+		      WGKS_REASON_UNMANAGED, skb->len);
+		return PASS;
+	}
+	r = decide(skb, p);
+	count(bpf_map_lookup_elem(&wgks_stats, &netns), r, skb->len);
+	return r == WGKS_REASON_BLOCKED ? DROP : PASS;
+}
+
+/*
+ * Three ways to learn the packet's namespace; the loader keeps the first
+ * that this kernel accepts and disables the others (enum wgks_variant).
+ */
+SEC("cgroup_skb/egress")
+int wgks_eg_cookie(struct __sk_buff *skb)
+{
+	return verdict(skb, bpf_get_netns_cookie(skb));
+}
+
+SEC("cgroup_skb/egress")
+int wgks_eg_kctx(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
+	struct sock *sk = kskb->sk;
+
+	/* The hook runs only for full sockets; no socket means no verdict. */
+	if (!sk)
+		return verdict(skb, 0);
+	return verdict(skb, sk->__sk_common.skc_net.net->ns.inum);
+}
+
+SEC("cgroup_skb/egress")
+int wgks_eg_probe(struct __sk_buff *skb)
+{
+	struct bpf_sock *bsk = skb->sk;
+	volatile __u64 holder;
+	__u64 addr = 0;
+	struct sock *sk;
+	__u32 inum = 0;
+
+	if (!bsk)
+		return verdict(skb, 0);
+	/*
+	 * The verifier forbids arithmetic on a socket pointer, so copy it
+	 * into a plain number first; CO-RE reads then walk from there.
+	 */
+	holder = (__u64)(long)bsk;
+	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&holder);
+	sk = (struct sock *)(long)addr;
+	inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	return verdict(skb, inum);
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <mntent.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include "cgroup.h"
+#include "log.h"
+
+#ifndef FSCONFIG_CMD_CREATE
+#define FSCONFIG_CMD_CREATE 6
+#endif
+
+int cgroup2_mount_from(FILE *mounts, char *buf, size_t bufsz)
+{
+	struct mntent ent;
+	char line[4096];
+
+	while (getmntent_r(mounts, &ent, line, sizeof(line))) {
+		if (strcmp(ent.mnt_type, "cgroup2"))
+			continue;
+		if (strlen(ent.mnt_dir) >= bufsz)
+			continue;
+		strcpy(buf, ent.mnt_dir);
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * fsopen/fsmount give a cgroup2 mount that is attached nowhere: it needs
+ * no directory, changes nothing others can see and goes away with its fd.
+ */
+static int open_detached_cgroup2(void)
+{
+	int fsfd, mntfd = -1, dirfd = -1;
+
+	fsfd = (int)syscall(SYS_fsopen, "cgroup2", 0x1 /* FSOPEN_CLOEXEC */);
+	if (fsfd < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mntfd = (int)syscall(SYS_fsmount, fsfd, 0x1 /* FSMOUNT_CLOEXEC */, 0);
+	if (mntfd >= 0) {
+		/* The mount fd is O_PATH; BPF wants a real one. */
+		dirfd = openat(mntfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(mntfd);
+	}
+	close(fsfd);
+	return dirfd;
+}
+
+static int is_cgroup2(int fd)
+{
+	struct statfs sfs;
+
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+int cgroup_open_root(const char *path, char *where, size_t wheresz)
+{
+	char mnt[4096];
+	FILE *f;
+	int fd;
+
+	if (!path) {
+		f = setmntent("/proc/self/mounts", "re");
+		if (f && cgroup2_mount_from(f, mnt, sizeof(mnt)) == 0)
+			path = mnt;
+		if (f)
+			endmntent(f);
+	}
+	if (path) {
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0) {
+			err("cgroup %s: %s", path, strerror(errno));
+			return -1;
+		}
+		if (!is_cgroup2(fd)) {
+			err("cgroup %s: not a cgroup v2 directory", path);
+			close(fd);
+			return -1;
+		}
+		snprintf(where, wheresz, "%s", path);
+		return fd;
+	}
+	fd = open_detached_cgroup2();
+	if (fd < 0) {
+		err("no cgroup v2 found: none is mounted here and mounting one failed: %s",
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(where, wheresz, "cgroup2 root (private mount)");
+	return fd;
+}

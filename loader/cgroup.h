@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Where the root cgroup v2 is, from any mount namespace. */
+#ifndef WGKS_CGROUP_H
+#define WGKS_CGROUP_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * The first cgroup2 mount point listed in a /proc/self/mounts stream.
+ * 0 and the path in buf; -1 if there is none.
+ */
+int cgroup2_mount_from(FILE *mounts, char *buf, size_t bufsz);
+
+/*
+ * Open the root cgroup v2: PATH if given, else the cgroup2 mount of this
+ * mount namespace, else (as under `ip netns exec`, whose fresh /sys has
+ * none) a private, detached cgroup2 mount that no one else sees.
+ * Returns a directory fd and names it in where; -1 after err().
+ */
+int cgroup_open_root(const char *path, char *where, size_t wheresz);
+
+#endif

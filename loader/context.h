@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What every command starts with: checks, the cgroup, the lock, the program. */
+#ifndef WGKS_CONTEXT_H
+#define WGKS_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "state.h"
+
+struct ks_ctx {
+	int cgroup_fd;
+	char cgroup[256]; /* where it was found, for messages */
+	int lock_fd;
+	struct ks_state st;
+	bool found; /* st holds the attached program */
+};
+
+/*
+ * Check privileges and kernel, open the root cgroup (or cgroup_path), take
+ * the lock if asked, and find our program. 0, or -1 after err().
+ */
+int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock);
+void ctx_close(struct ks_ctx *c);
+
+#endif

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Parsing fwmarks as `wg show IF fwmark` prints them and as users type them. */
+#ifndef WGKS_FWMARK_H
+#define WGKS_FWMARK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * "0xca6c", "51820", "0", "off" (= 0). Leading/trailing blanks and one
+ * trailing newline are allowed (command output); anything else is not.
+ */
+bool parse_fwmark(const char *s, uint32_t *mark);
+
+#endif

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* wgks-bpf: command table and dispatch. */
+#include <stdio.h>
+#include <string.h>
+#include "log.h"
+#include "subcommands.h"
+
+#ifndef WGKS_VERSION
+#define WGKS_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	const char *args;
+	const char *description;
+} commands[] = {
+	{ "attach", attach_main, "IFACE [--fwmark N|auto] [--cgroup PATH]",
+	  "Block all traffic of this network namespace that bypasses IFACE" },
+	{ "detach", detach_main, "[IFACE] [--cgroup PATH]",
+	  "Stop protecting IFACE (default: every tunnel of this namespace)" },
+	{ "status", status_main, "[--json] [--cgroup PATH]",
+	  "Show the policy per namespace and its counters (exit 3: not protected here)" },
+};
+
+static void show_usage(FILE *f)
+{
+	fprintf(f, "Usage: %s [--verbose] <cmd> [<args>]\n\n", PROG_NAME);
+	fprintf(f, "A WireGuard kill switch: one eBPF program on the root cgroup v2 drops\n"
+		   "every packet that would leave this network namespace off the tunnel.\n\n");
+	fprintf(f, "Available subcommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s %s\n      %s\n", commands[i].name, commands[i].args,
+			commands[i].description);
+	fprintf(f, "\n  --verbose   show libbpf's and the verifier's messages\n"
+		   "  --version   print the version\n"
+		   "  --help      print this help\n");
+}
+
+/* Take --verbose out of argv wherever it stands; returns the new argc. */
+static int strip_verbose(int argc, char **argv)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v"))
+			verbose = true;
+		else
+			argv[out++] = argv[i];
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	argc = strip_verbose(argc, argv);
+	log_setup_libbpf();
+	if (argc < 2) {
+		show_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		show_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("%s %s\n", PROG_NAME, WGKS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].main(argc - 1, argv + 1);
+	}
+	err("invalid subcommand `%s'", argv[1]);
+	show_usage(stderr);
+	return 2;
+}

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <string.h>
+#include "fwmark.h"
+#include "log.h"
+#include "opts.h"
+#include "wgks.h"
+
+bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= WGKS_IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	for (const char *c = name; *c; c++) {
+		if (*c == '/' || *c == ':' || *c <= ' ' || *c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * If argv[*i] is option NAME, as "--name VALUE" or "--name=VALUE", set *value
+ * and advance *i past it. 1 matched, 0 not this option, -1 value missing.
+ */
+static int take_value(int argc, char **argv, int *i, const char *name, const char **value)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n))
+		return 0;
+	if (a[n] == '=') {
+		*value = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc) {
+		err("%s: option %s needs a value", argv[0], name);
+		return -1;
+	}
+	*value = argv[++*i];
+	return 1;
+}
+
+static int take_ifname(char **argv, const char *arg, const char **slot)
+{
+	if (*slot) {
+		err("%s: unexpected argument `%s'", argv[0], arg);
+		return -1;
+	}
+	if (!valid_ifname(arg)) {
+		err("%s: `%s' is not a valid interface name", argv[0], arg);
+		return -1;
+	}
+	*slot = arg;
+	return 0;
+}
+
+static int unknown_option(char **argv, const char *arg)
+{
+	err("%s: unknown option `%s'", argv[0], arg);
+	return -1;
+}
+
+int parse_attach_args(int argc, char **argv, struct attach_opts *o)
+{
+	const char *fwmark = NULL;
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		int r;
+
+		if ((r = take_value(argc, argv, &i, "--fwmark", &fwmark)) != 0 ||
+		    (r = take_value(argc, argv, &i, "--cgroup", &o->cgroup)) != 0) {
+			if (r < 0)
+				return -1;
+		} else if (argv[i][0] == '-') {
+			return unknown_option(argv, argv[i]);
+		} else if (take_ifname(argv, argv[i], &o->ifname)) {
+			return -1;
+		}
+	}
+	if (!o->ifname) {
+		err("%s: missing interface name", argv[0]);
+		return -1;
+	}
+	if (fwmark && strcmp(fwmark, "auto")) {
+		if (!parse_fwmark(fwmark, &o->fwmark) || strpbrk(fwmark, " \t\n")) {
+			err("%s: fwmark is neither auto, off nor 0-0xffffffff: `%s'", argv[0],
+			    fwmark);
+			return -1;
+		}
+		o->fwmark_given = true;
+	}
+	return 0;
+}
+
+int parse_detach_args(int argc, char **argv, struct detach_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
+
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-')
+			return unknown_option(argv, argv[i]);
+		if (take_ifname(argv, argv[i], &o->ifname))
+			return -1;
+	}
+	return 0;
+}
+
+int parse_status_args(int argc, char **argv, struct status_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
+
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (!strcmp(argv[i], "--json"))
+			o->json = true;
+		else if (argv[i][0] == '-')
+			return unknown_option(argv, argv[i]);
+		else {
+			err("%s: unexpected argument `%s'", argv[0], argv[i]);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "killswitch.skel.h"
+#include "log.h"
+#include "state.h"
+
+/* Oldest kernel we run on: the probe variant's CO-RE read needs 5.8, we test 5.10+. */
+#define MIN_KERNEL_MAJOR 5
+#define MIN_KERNEL_MINOR 10
+
+static const char *const variant_names[WGKS_VARIANT_MAX] = {
+	[WGKS_VARIANT_COOKIE] = "cookie",
+	[WGKS_VARIANT_KCTX] = "kctx",
+	[WGKS_VARIANT_PROBE] = "probe",
+};
+
+/* Program names, as the kernel keeps them; they tell a found program's variant. */
+static const char *const variant_progs[WGKS_VARIANT_MAX] = {
+	[WGKS_VARIANT_COOKIE] = "wgks_eg_cookie",
+	[WGKS_VARIANT_KCTX] = "wgks_eg_kctx",
+	[WGKS_VARIANT_PROBE] = "wgks_eg_probe",
+};
+
+const char *variant_name(enum wgks_variant v)
+{
+	return v < WGKS_VARIANT_MAX ? variant_names[v] : "?";
+}
+
+int ks_kernel_check(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (uname(&u) == 0 && sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	    (major < MIN_KERNEL_MAJOR ||
+	     (major == MIN_KERNEL_MAJOR && minor < MIN_KERNEL_MINOR))) {
+		err("kernel %s is too old: wgks-bpf needs Linux %d.%d or newer", u.release,
+		    MIN_KERNEL_MAJOR, MIN_KERNEL_MINOR);
+		return -1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs "
+		    "CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int variant_of(const char *prog_name)
+{
+	for (int v = 0; v < WGKS_VARIANT_MAX; v++) {
+		if (!strcmp(prog_name, variant_progs[v]))
+			return v;
+	}
+	return -1;
+}
+
+/* Open the maps of a found program by their names. */
+static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
+		     const uint32_t *map_ids)
+{
+	for (uint32_t i = 0; i < pinfo->nr_map_ids; i++) {
+		struct bpf_map_info minfo = { 0 };
+		uint32_t len = sizeof(minfo);
+		int fd = bpf_map_get_fd_by_id(map_ids[i]);
+		int *slot = NULL;
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &minfo, &len) == 0) {
+			if (!strcmp(minfo.name, "wgks_policy"))
+				slot = &st->policy_fd;
+			else if (!strcmp(minfo.name, "wgks_stats"))
+				slot = &st->stats_fd;
+			else if (!strcmp(minfo.name, "wgks_unmanaged"))
+				slot = &st->unmanaged_fd;
+		}
+		if (slot && *slot < 0)
+			*slot = fd;
+		else
+			close(fd);
+	}
+	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0) {
+		err("program %s (id %u) lacks its maps: not ours?", st->prog_name, st->prog_id);
+		return -1;
+	}
+	return 0;
+}
+
+/* Take program ID if it is ours. 1 taken, 0 not ours, -1 after err(). */
+static int take_prog(struct ks_state *st, uint32_t id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info), map_ids[8];
+	int fd, variant;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return 0; /* gone meanwhile, or not visible: not ours to touch */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return 0;
+	}
+	variant = variant_of(info.name);
+	if (variant < 0 || info.nr_map_ids > 8) {
+		close(fd);
+		return 0;
+	}
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = 8;
+	info.map_ids = (uint64_t)(unsigned long)map_ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err("cannot read program %u: %s", id, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	st->prog_fd = fd;
+	st->prog_id = id;
+	st->variant = (enum wgks_variant)variant;
+	snprintf(st->prog_name, sizeof(st->prog_name), "%s", info.name);
+	return open_maps(st, &info, map_ids) ? -1 : 1;
+}
+
+int ks_find(struct ks_state *st, int cgroup_fd)
+{
+	uint32_t ids[64], cnt = 64, flags = 0;
+	int found = 0;
+
+	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_INET_EGRESS, 0, &flags, ids, &cnt)) {
+		if (errno == EINVAL)
+			err("kernel without cgroup BPF (CONFIG_CGROUP_BPF): %s", strerror(errno));
+		else
+			err("cannot list the cgroup's egress programs: %s", strerror(errno));
+		return -1;
+	}
+	for (uint32_t i = 0; i < cnt; i++) {
+		if (found) {
+			struct ks_state other = KS_STATE_INIT;
+
+			if (take_prog(&other, ids[i]) == 1)
+				st->others++;
+			ks_close(&other);
+			continue;
+		}
+		found = take_prog(st, ids[i]);
+		if (found < 0)
+			return -1;
+	}
+	return found;
+}
+
+static int load_variant(struct ks_state *st, enum wgks_variant v)
+{
+	struct bpf_program *progs[WGKS_VARIANT_MAX];
+	struct killswitch_bpf *skel = killswitch_bpf__open();
+
+	if (!skel)
+		return -1;
+	progs[WGKS_VARIANT_COOKIE] = skel->progs.wgks_eg_cookie;
+	progs[WGKS_VARIANT_KCTX] = skel->progs.wgks_eg_kctx;
+	progs[WGKS_VARIANT_PROBE] = skel->progs.wgks_eg_probe;
+	for (int i = 0; i < WGKS_VARIANT_MAX; i++)
+		bpf_program__set_autoload(progs[i], i == (int)v);
+	if (killswitch_bpf__load(skel)) {
+		killswitch_bpf__destroy(skel);
+		return -1;
+	}
+	st->skel = skel;
+	st->variant = v;
+	st->prog_fd = bpf_program__fd(progs[v]);
+	st->policy_fd = bpf_map__fd(skel->maps.wgks_policy);
+	st->stats_fd = bpf_map__fd(skel->maps.wgks_stats);
+	st->unmanaged_fd = bpf_map__fd(skel->maps.wgks_unmanaged);
+	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
+	return 0;
+}
+
+/* $WGKS_VARIANT=cookie|kctx|probe forces one (tests run each on one kernel). */
+static int forced_variant(void)
+{
+	const char *f = getenv("WGKS_VARIANT");
+
+	if (!f || !*f)
+		return -1;
+	for (int v = 0; v < WGKS_VARIANT_MAX; v++) {
+		if (!strcmp(f, variant_names[v]))
+			return v;
+	}
+	return -2;
+}
+
+int ks_load(struct ks_state *st)
+{
+	int forced = forced_variant();
+
+	if (forced == -2) {
+		err("WGKS_VARIANT=%s: not one of cookie, kctx, probe", getenv("WGKS_VARIANT"));
+		return -1;
+	}
+	for (int v = 0; v < WGKS_VARIANT_MAX; v++) {
+		if (forced >= 0 && v != forced)
+			continue;
+		if (load_variant(st, (enum wgks_variant)v) == 0) {
+			debug("kernel accepted the %s variant", variant_names[v]);
+			return 0;
+		}
+		debug("kernel refused the %s variant", variant_names[v]);
+	}
+	err("this kernel refused every variant of the program (run with --verbose to "
+	    "see why): it needs cgroup BPF, BTF and CO-RE support (Linux %d.%d+)",
+	    MIN_KERNEL_MAJOR, MIN_KERNEL_MINOR);
+	return -1;
+}
+
+int ks_attach(struct ks_state *st, int cgroup_fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_prog_attach(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS, BPF_F_ALLOW_MULTI)) {
+		if (errno == EPERM)
+			err("cannot attach: the cgroup holds an egress program attached "
+			    "without BPF_F_ALLOW_MULTI (%s)", strerror(errno));
+		else
+			err("cannot attach to the cgroup: %s", strerror(errno));
+		return -1;
+	}
+	if (bpf_obj_get_info_by_fd(st->prog_fd, &info, &len) == 0)
+		st->prog_id = info.id;
+	return 0;
+}
+
+int ks_detach(struct ks_state *st, int cgroup_fd)
+{
+	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
+		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void ks_close(struct ks_state *st)
+{
+	if (st->skel) {
+		/* The skeleton owns the fds. */
+		killswitch_bpf__destroy(st->skel);
+	} else {
+		int fds[] = { st->prog_fd, st->policy_fd, st->stats_fd, st->unmanaged_fd };
+
+		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+			if (fds[i] >= 0)
+				close(fds[i]);
+		}
+	}
+	*st = (struct ks_state)KS_STATE_INIT;
+}
+
+int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct wgks_counters *percpu;
+	int ret = -1;
+
+	memset(sum, 0, sizeof(*sum));
+	if (ncpus <= 0)
+		return -1;
+	percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	if (!percpu)
+		return -1;
+	if (bpf_map_lookup_elem(map_fd, key, percpu) == 0) {
+		for (int c = 0; c < ncpus; c++) {
+			for (int r = 0; r < WGKS_REASON_MAX; r++) {
+				sum->packets[r] += percpu[c].packets[r];
+				sum->bytes[r] += percpu[c].bytes[r];
+			}
+		}
+		ret = 0;
+	}
+	free(percpu);
+	return ret;
+}
+
+int ks_stats_create(struct ks_state *st, uint64_t netns)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	struct wgks_counters *zero;
+	int ret = -1;
+
+	if (ncpus <= 0) {
+		err("cannot count CPUs: %s", strerror(-ncpus));
+		return -1;
+	}
+	zero = calloc((size_t)ncpus, sizeof(*zero));
+	if (!zero) {
+		err("out of memory");
+		return -1;
+	}
+	if (bpf_map_update_elem(st->stats_fd, &netns, zero, BPF_NOEXIST) == 0)
+		ret = 1;
+	else if (errno == EEXIST)
+		ret = 0;
+	else
+		err("cannot create counters: %s", strerror(errno));
+	free(zero);
+	return ret;
+}

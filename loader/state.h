@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kill switch as the kernel holds it: one program attached to the root
+ * cgroup's egress hook with BPF_F_ALLOW_MULTI, and its maps. Nothing is
+ * pinned: any later invocation, from any mount namespace, finds the program
+ * by asking the cgroup (BPF_PROG_QUERY) and its maps through the program.
+ */
+#ifndef WGKS_STATE_H
+#define WGKS_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "wgks.h"
+
+struct killswitch_bpf;
+
+struct ks_state {
+	struct killswitch_bpf *skel; /* set when loaded by us, not yet found */
+	int prog_fd;
+	uint32_t prog_id;
+	char prog_name[16];
+	int policy_fd;
+	int stats_fd;
+	int unmanaged_fd;
+	enum wgks_variant variant;
+	uint32_t others; /* further wgks programs found on the cgroup (should be 0) */
+};
+
+#define KS_STATE_INIT { .prog_fd = -1, .policy_fd = -1, .stats_fd = -1, .unmanaged_fd = -1 }
+
+const char *variant_name(enum wgks_variant v);
+
+/* Refuse kernels that cannot run it, with the reason. 0 or -1 after err(). */
+int ks_kernel_check(void);
+
+/* Find our program on the cgroup. 1 found, 0 none attached, -1 after err(). */
+int ks_find(struct ks_state *st, int cgroup_fd);
+
+/* Load a fresh program, first variant this kernel accepts. 0 or -1 after err(). */
+int ks_load(struct ks_state *st);
+
+/* Attach a loaded program (multi: a child cgroup cannot replace it). */
+int ks_attach(struct ks_state *st, int cgroup_fd);
+int ks_detach(struct ks_state *st, int cgroup_fd);
+
+void ks_close(struct ks_state *st);
+
+/* Zeroed counters for a namespace. 1 created, 0 already there, -1 after err(). */
+int ks_stats_create(struct ks_state *st, uint64_t netns);
+
+/* Sum a per-CPU wgks_counters value. 0, or -1 if the key has none. */
+int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum);
+
+#endif

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "fwmark.h"
+#include "log.h"
+#include "wg.h"
+
+extern char **environ;
+
+/* `wg` from PATH; $WGKS_WG names another (tests use it to fake output). */
+static const char *wg_command(void)
+{
+	const char *wg = getenv("WGKS_WG");
+
+	return wg && *wg ? wg : "wg";
+}
+
+/* Run `wg show IF fwmark`, its stdout into out. Returns its exit status or -1. */
+static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
+{
+	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, "fwmark", NULL };
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status, ret = -1;
+	size_t got = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err("pipe: %s", strerror(errno));
+		return -1;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	if (!verbose)
+		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+	errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (errno) {
+		err("cannot run `%s`: %s (is wireguard-tools installed?)", argv[0], strerror(errno));
+		close(pipefd[0]);
+		return -1;
+	}
+	while (got + 1 < outsz && (n = read(pipefd[0], out + got, outsz - 1 - got)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		got += (size_t)n;
+	}
+	out[got] = '\0';
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	return ret;
+}
+
+int wg_fwmark(const char *ifname, uint32_t *mark)
+{
+	char out[64];
+	int status = run_wg_show_fwmark(ifname, out, sizeof(out));
+
+	if (status < 0)
+		return -1;
+	if (status != 0) {
+		err("%s: not a WireGuard interface (`wg show %s fwmark` failed); "
+		    "use --fwmark N to protect another kind of tunnel", ifname, ifname);
+		return -1;
+	}
+	if (!parse_fwmark(out, mark)) {
+		err("%s: cannot parse `wg show %s fwmark` output: `%.*s'", ifname, ifname,
+		    (int)strcspn(out, "\n"), out);
+		return -1;
+	}
+	return 0;
+}
