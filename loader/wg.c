@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -42,16 +43,23 @@ static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	if (errno) {
-		err("cannot run `%s`: %s (is wireguard-tools installed?)", argv[0], strerror(errno));
+		err("cannot run `%s': %s (is wireguard-tools installed?)", argv[0], strerror(errno));
 		close(pipefd[0]);
 		return -1;
 	}
-	while (got + 1 < outsz && (n = read(pipefd[0], out + got, outsz - 1 - got)) != 0) {
+	for (;;) {
+		char discard[256];
+		bool full = got + 1 >= outsz;
+
+		/* Past the buffer, keep reading so that wg never blocks on a full pipe. */
+		n = full ? read(pipefd[0], discard, sizeof(discard))
+			 : read(pipefd[0], out + got, outsz - 1 - got);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n <= 0)
 			break;
-		got += (size_t)n;
+		if (!full)
+			got += (size_t)n;
 	}
 	out[got] = '\0';
 	close(pipefd[0]);

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# Included by the top-level Makefile: `make test` runs every suite.
+
+DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
+	pkg-config make gcc libc6-dev wireguard-tools wireguard-go iproute2 iptables nftables \
+	iputils-ping socat procps
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes \
+	-Iinclude -Iloader -I$(OUTPUT) -Itests/unit
+UNIT_TESTS := $(patsubst tests/unit/test_%.c,$(OUTPUT)/tests/unit_%,$(wildcard tests/unit/test_*.c))
+BPF_TEST_SRCS := loader/state.c loader/netns.c loader/log.c
+
+# Installs the Debian packages that building and testing need, if missing.
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: run as root to install them" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) tests/unit/capture.h | $(OUTPUT)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
+
+$(OUTPUT)/tests/verdict: tests/bpf/test_verdict.c $(BPF_TEST_SRCS) $(OUTPUT)/killswitch.skel.h | $(OUTPUT)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all test-unit test-bpf test-e2e
+
+# Parsers and pure logic, under AddressSanitizer and UBSan; no privileges.
+test-unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
+
+# The verdict table through BPF_PROG_TEST_RUN on the real object.
+test-bpf: $(OUTPUT)/tests/verdict
+	$(Q)if [ "$$(id -u)" != 0 ]; then echo "SKIP: test-bpf needs root"; \
+	else echo "== $<"; $<; fi
+
+# Real WireGuard (wireguard-go + wg-quick) in network namespaces, and the CLI's errors.
+test-e2e: wgks-bpf
+	$(Q)set -e; for t in tests/e2e/*.sh; do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Editing one namespace's policy: add, replace, remove, limits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "policy.h"
+
+static void test_add_and_find(void **state)
+{
+	struct wgks_policy p = { 0 };
+	const struct wgks_tunnel *t;
+
+	(void)state;
+	assert_int_equal(policy_set_tunnel(&p, "wg0", 5, 51820), 0);
+	assert_int_equal(policy_set_tunnel(&p, "wg1", 6, 51821), 0);
+	assert_int_equal(p.ntunnels, 2);
+	t = policy_find_tunnel(&p, "wg1");
+	assert_non_null(t);
+	assert_int_equal(t->ifindex, 6);
+	assert_int_equal(t->fwmark, 51821);
+	assert_null(policy_find_tunnel(&p, "wg2"));
+}
+
+static void test_same_name_replaces(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	policy_set_tunnel(&p, "wg0", 5, 51820);
+	/* Interface recreated: new ifindex, attach again. */
+	assert_int_equal(policy_set_tunnel(&p, "wg0", 9, 1234), 0);
+	assert_int_equal(p.ntunnels, 1);
+	assert_int_equal(p.tunnels[0].ifindex, 9);
+	assert_int_equal(p.tunnels[0].fwmark, 1234);
+}
+
+static void test_same_ifindex_replaces(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	policy_set_tunnel(&p, "wg0", 5, 51820);
+	/* Renamed interface: the old name must not keep its ifindex open. */
+	policy_set_tunnel(&p, "vpn", 5, 51820);
+	assert_int_equal(p.ntunnels, 1);
+	assert_string_equal(p.tunnels[0].name, "vpn");
+	assert_null(policy_find_tunnel(&p, "wg0"));
+}
+
+static void test_full(void **state)
+{
+	struct wgks_policy p = { 0 };
+	char name[16];
+
+	(void)state;
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		snprintf(name, sizeof(name), "wg%d", i);
+		assert_int_equal(policy_set_tunnel(&p, name, 10 + i, 100 + i), 0);
+	}
+	assert_int_equal(policy_set_tunnel(&p, "wg99", 99, 1), -1);
+	assert_int_equal(p.ntunnels, WGKS_MAX_TUNNELS);
+	/* Updating one that is there still works when full. */
+	assert_int_equal(policy_set_tunnel(&p, "wg3", 77, 7), 0);
+	assert_int_equal(policy_find_tunnel(&p, "wg3")->ifindex, 77);
+}
+
+static void test_corrupt_count_rejected(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	p.ntunnels = WGKS_MAX_TUNNELS + 1;
+	assert_int_equal(policy_set_tunnel(&p, "wg0", 1, 1), -1);
+	assert_false(policy_remove_tunnel(&p, "wg0"));
+}
+
+static void test_remove_keeps_order(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	policy_set_tunnel(&p, "a", 1, 11);
+	policy_set_tunnel(&p, "b", 2, 12);
+	policy_set_tunnel(&p, "c", 3, 13);
+	assert_true(policy_remove_tunnel(&p, "b"));
+	assert_false(policy_remove_tunnel(&p, "b"));
+	assert_int_equal(p.ntunnels, 2);
+	assert_string_equal(p.tunnels[0].name, "a");
+	assert_string_equal(p.tunnels[1].name, "c");
+	/* The freed slot is zeroed: the program must not see stale entries. */
+	assert_int_equal(p.tunnels[2].ifindex, 0);
+	assert_int_equal(p.tunnels[2].fwmark, 0);
+	assert_true(policy_remove_tunnel(&p, "a"));
+	assert_true(policy_remove_tunnel(&p, "c"));
+	assert_int_equal(p.ntunnels, 0);
+}
+
+static void test_long_name_truncated_safely(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	policy_set_tunnel(&p, "abcdefghijklmno", 1, 1); /* 15: the longest */
+	assert_string_equal(p.tunnels[0].name, "abcdefghijklmno");
+	assert_non_null(policy_find_tunnel(&p, "abcdefghijklmno"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_and_find),
+		cmocka_unit_test(test_same_name_replaces),
+		cmocka_unit_test(test_same_ifindex_replaces),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_corrupt_count_rejected),
+		cmocka_unit_test(test_remove_keeps_order),
+		cmocka_unit_test(test_long_name_truncated_safely),
+	};
+
+	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * wg_fwmark against fake `wg` commands ($WGKS_WG): every answer `wg show IF
+ * fwmark` can give, and every way asking can fail.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <setjmp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "capture.h"
+#include "wg.h"
+
+static char dir[] = "/tmp/wgks-test-wg.XXXXXX";
+
+/* A fake wg that checks its arguments, then prints OUT and exits with CODE. */
+static void fake_wg(const char *out, int code)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/wg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n"
+		   "[ \"$1 $3\" = 'show fwmark' ] || { echo bad args >&2; exit 99; }\n"
+		   "printf '%%s' '%s'\nexit %d\n", out, code);
+	fclose(f);
+	chmod(path, 0755);
+	setenv("WGKS_WG", path, 1);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/wg", dir);
+	unlink(path);
+	return rmdir(dir);
+}
+
+static int ask(uint32_t *mark, char *msg, size_t msgsz)
+{
+	int ret;
+
+	capture_start();
+	ret = wg_fwmark("wg0", mark);
+	capture_end(msg, msgsz);
+	return ret;
+}
+
+static void test_hex(void **state)
+{
+	uint32_t mark = 7;
+	char msg[256];
+
+	(void)state;
+	fake_wg("0xca6c\n", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), 0);
+	assert_int_equal(mark, 51820);
+	assert_string_equal(msg, "");
+}
+
+static void test_decimal_and_off(void **state)
+{
+	uint32_t mark = 7;
+	char msg[256];
+
+	(void)state;
+	fake_wg("51820\n", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), 0);
+	assert_int_equal(mark, 51820);
+	fake_wg("off\n", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), 0);
+	assert_int_equal(mark, 0);
+}
+
+static void test_not_wireguard(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+
+	(void)state;
+	fake_wg("", 1);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "wgks-bpf: wg0: not a WireGuard interface"));
+	assert_non_null(strstr(msg, "--fwmark"));
+}
+
+static void test_garbage(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+
+	(void)state;
+	fake_wg("interface: wg0\n", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "cannot parse"));
+	assert_non_null(strstr(msg, "`interface: wg0'"));
+	fake_wg("", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "cannot parse"));
+}
+
+static void test_long_output_bounded(void **state)
+{
+	char out[300];
+	uint32_t mark;
+	char msg[512];
+
+	(void)state;
+	memset(out, '1', sizeof(out) - 1);
+	out[sizeof(out) - 1] = '\0';
+	fake_wg(out, 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+}
+
+static void test_missing_command(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+
+	(void)state;
+	setenv("WGKS_WG", "/nonexistent/wg", 1);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "cannot run `/nonexistent/wg'"));
+	assert_non_null(strstr(msg, "wireguard-tools"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_decimal_and_off),
+		cmocka_unit_test(test_not_wireguard),
+		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_long_output_bounded),
+		cmocka_unit_test(test_missing_command),
+	};
+
+	return cmocka_run_group_tests_name("wg", tests, setup, teardown);
+}
