@@ -53,12 +53,8 @@ struct {
 } wgks_unmanaged SEC(".maps");
 
 /* Minimal kernel types for CO-RE: only the fields read, matched by name. */
-struct ns_common {
-	unsigned int inum;
-} __attribute__((preserve_access_index));
-
 struct net {
-	struct ns_common ns;
+	__u64 net_cookie; /* what bpf_get_netns_cookie() returns; 5.14+ */
 } __attribute__((preserve_access_index));
 
 typedef struct {
@@ -168,8 +164,10 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 }
 
 /*
- * Three ways to learn the packet's namespace; the loader keeps the first
- * that this kernel accepts and disables the others (enum wgks_variant).
+ * Three ways to learn the packet's namespace cookie; the loader keeps the
+ * first that this kernel accepts and disables the others (enum wgks_variant).
+ * Cookies, unlike namespace inode numbers, are never reused: a new namespace
+ * can never inherit a policy left by a deleted one.
  */
 SEC("cgroup_skb/egress")
 int wgks_eg_cookie(struct __sk_buff *skb)
@@ -186,7 +184,7 @@ int wgks_eg_kctx(struct __sk_buff *skb)
 	/* The hook runs only for full sockets; no socket means no verdict. */
 	if (!sk)
 		return verdict(skb, 0);
-	return verdict(skb, sk->__sk_common.skc_net.net->ns.inum);
+	return verdict(skb, sk->__sk_common.skc_net.net->net_cookie);
 }
 
 SEC("cgroup_skb/egress")
@@ -196,7 +194,6 @@ int wgks_eg_probe(struct __sk_buff *skb)
 	volatile __u64 holder;
 	__u64 addr = 0;
 	struct sock *sk;
-	__u32 inum = 0;
 
 	if (!bsk)
 		return verdict(skb, 0);
@@ -207,6 +204,5 @@ int wgks_eg_probe(struct __sk_buff *skb)
 	holder = (__u64)(long)bsk;
 	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&holder);
 	sk = (struct sock *)(long)addr;
-	inum = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	return verdict(skb, inum);
+	return verdict(skb, BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie));
 }

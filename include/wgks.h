@@ -28,14 +28,13 @@ enum wgks_reason {
 };
 
 /*
- * How the program tells which network namespace a packet belongs to.
- * The id in every map key is the one that variant yields; the loader
- * computes the same id for its own namespace.
+ * How the program learns the network namespace cookie of a packet (the key
+ * of every map; user space reads its own with SO_NETNS_COOKIE).
  */
 enum wgks_variant {
-	WGKS_VARIANT_COOKIE = 0, /* bpf_get_netns_cookie(skb): 6.15+; id = netns cookie */
-	WGKS_VARIANT_KCTX,       /* bpf_cast_to_kern_ctx + CO-RE: 6.2+; id = netns inode */
-	WGKS_VARIANT_PROBE,      /* CO-RE probe read of sk->skc_net: 5.8+; id = netns inode */
+	WGKS_VARIANT_COOKIE = 0, /* bpf_get_netns_cookie(skb): 6.15+ */
+	WGKS_VARIANT_KCTX,       /* bpf_cast_to_kern_ctx + CO-RE read of net_cookie: 6.2+ */
+	WGKS_VARIANT_PROBE,      /* CO-RE probe read of sk->skc_net->net_cookie: 5.14+ */
 	WGKS_VARIANT_MAX,
 };
 
@@ -45,7 +44,7 @@ struct wgks_tunnel {
 	__u32 fwmark;             /* skb->mark that passes (row 3); 0 = none */
 };
 
-/* Value of wgks_policy, keyed by network namespace id (__u64). */
+/* Value of wgks_policy, keyed by network namespace cookie (__u64). */
 struct wgks_policy {
 	__u32 ntunnels; /* entries used in tunnels[] */
 	__u32 flags;    /* reserved, 0 */

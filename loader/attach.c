@@ -82,7 +82,7 @@ int attach_main(int argc, char **argv)
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;
-	if (netns_current_id(c.st.variant, &netns))
+	if (netns_current_id(&netns))
 		goto out;
 	if (write_policy(&c, netns, &o, ifindex, fwmark))
 		goto out;

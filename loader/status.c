@@ -120,8 +120,8 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 	}
 	printf("attached: program %s (id %u) on %s, egress, multi\n", c->st.prog_name,
 	       c->st.prog_id, c->cgroup);
-	printf("variant: %s (network namespace ids are %s)\n", variant_name(c->st.variant),
-	       c->st.variant == WGKS_VARIANT_COOKIE ? "netns cookies" : "netns inode numbers");
+	printf("variant: %s (namespaces are told apart by their netns cookie)\n",
+	       variant_name(c->st.variant));
 	printf("unmanaged namespaces: %llu packets, %llu bytes passed\n",
 	       (unsigned long long)unmanaged->packets[WGKS_REASON_UNMANAGED],
 	       (unsigned long long)unmanaged->bytes[WGKS_REASON_UNMANAGED]);
@@ -149,7 +149,7 @@ int status_main(int argc, char **argv)
 		ret = EXIT_NOT_PROTECTED;
 		goto out;
 	}
-	if (netns_current_id(c.st.variant, &netns))
+	if (netns_current_id(&netns))
 		goto out;
 	ks_read_counters(c.st.unmanaged_fd, &zero, &unmanaged);
 	print_header(&c, netns, &unmanaged, &o);
