@@ -3,7 +3,8 @@
  * detach [IFACE]: stop protecting one tunnel (or all) of this namespace.
  * Works by name, so it also cleans up after a crash that took the
  * interface away. When no namespace has a policy left, the program is
- * detached and its maps go with it.
+ * detached and its maps go with it. detach --all removes every namespace's
+ * policy: the way out when a namespace was deleted without detach.
  */
 #include <errno.h>
 #include <string.h>
@@ -47,6 +48,25 @@ static int remove_from_policy(struct ks_ctx *c, uint64_t netns, const char *ifna
 	return 0;
 }
 
+/* Every namespace's policy and counters. 0, or -1 after err(). */
+static int remove_all(struct ks_ctx *c)
+{
+	uint64_t key;
+
+	while (bpf_map_get_next_key(c->st.policy_fd, NULL, &key) == 0) {
+		if (bpf_map_delete_elem(c->st.policy_fd, &key)) {
+			err("cannot remove the policy of netns %llu: %s",
+			    (unsigned long long)key, strerror(errno));
+			return -1;
+		}
+	}
+	while (bpf_map_get_next_key(c->st.stats_fd, NULL, &key) == 0) {
+		if (bpf_map_delete_elem(c->st.stats_fd, &key))
+			break; /* counters only: the policy is gone */
+	}
+	return 0;
+}
+
 static bool policy_empty(int policy_fd)
 {
 	uint64_t key;
@@ -70,9 +90,12 @@ int detach_main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (netns_current_id(c.st.variant, &netns) ||
-	    remove_from_policy(&c, netns, o.ifname))
+	if (o.all) {
+		if (remove_all(&c))
+			goto out;
+	} else if (netns_current_id(&netns) || remove_from_policy(&c, netns, o.ifname)) {
 		goto out;
+	}
 	if (policy_empty(c.st.policy_fd) && ks_detach(&c.st, c.cgroup_fd))
 		goto out;
 	ret = 0;

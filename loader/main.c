@@ -17,8 +17,9 @@ static const struct {
 } commands[] = {
 	{ "attach", attach_main, "IFACE [--fwmark N|auto] [--cgroup PATH]",
 	  "Block all traffic of this network namespace that bypasses IFACE" },
-	{ "detach", detach_main, "[IFACE] [--cgroup PATH]",
-	  "Stop protecting IFACE (default: every tunnel of this namespace)" },
+	{ "detach", detach_main, "[IFACE | --all] [--cgroup PATH]",
+	  "Stop protecting IFACE (default: every tunnel of this namespace;\n"
+	  "      --all: of every namespace)" },
 	{ "status", status_main, "[--json] [--cgroup PATH]",
 	  "Show the policy per namespace and its counters (exit 3: not protected here)" },
 };

@@ -106,10 +106,16 @@ int parse_detach_args(int argc, char **argv, struct detach_opts *o)
 			return -1;
 		if (r > 0)
 			continue;
-		if (argv[i][0] == '-')
+		if (!strcmp(argv[i], "--all"))
+			o->all = true;
+		else if (argv[i][0] == '-')
 			return unknown_option(argv, argv[i]);
-		if (take_ifname(argv, argv[i], &o->ifname))
+		else if (take_ifname(argv, argv[i], &o->ifname))
 			return -1;
+	}
+	if (o->all && o->ifname) {
+		err("%s: --all and an interface name exclude each other", argv[0]);
+		return -1;
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@ struct attach_opts {
 
 struct detach_opts {
 	const char *ifname; /* NULL: every tunnel of this namespace */
+	bool all;           /* every namespace's policy, then the program */
 	const char *cgroup;
 };
 

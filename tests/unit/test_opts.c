@@ -114,8 +114,15 @@ static void test_detach(void **state)
 	capture_start();
 	expect_usage_error(parse_detach_args(3, ARGV("detach", "wg0", "wg1"), &o),
 			   "unexpected argument `wg1'");
+	assert_int_equal(parse_detach_args(2, ARGV("detach", "--all"), &o), 0);
+	assert_true(o.all);
+	assert_null(o.ifname);
 	capture_start();
-	expect_usage_error(parse_detach_args(2, ARGV("detach", "--all"), &o), "`--all'");
+	expect_usage_error(parse_detach_args(3, ARGV("detach", "--all", "wg0"), &o),
+			   "exclude each other");
+	capture_start();
+	expect_usage_error(parse_detach_args(2, ARGV("detach", "--everything"), &o),
+			   "`--everything'");
 }
 
 static void test_status(void **state)
