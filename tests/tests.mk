@@ -3,7 +3,7 @@
 
 DEBIAN_PACKAGES := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libcmocka-dev \
 	pkg-config make gcc libc6-dev wireguard-tools wireguard-go iproute2 iptables nftables \
-	iputils-ping socat procps
+	iputils-ping socat procps python3
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes \
 	-Iinclude -Iloader -I$(OUTPUT) -Itests/unit

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The command line against a real kernel: every bad input gets a clear
+# message and the right exit code and changes nothing; attach is idempotent;
+# several namespaces are independent; concurrent invocations end with one
+# program; attach and detach from different `ip netns exec` (different mount
+# namespaces, no bpffs or cgroup2 visible) meet. Everything happens in
+# throwaway namespaces and is removed on exit.
+set -euo pipefail
+
+BIN=${1:?usage: cli.sh /path/to/wgks-bpf}
+TAG=$$
+NS_A=wgksa$TAG
+NS_B=wgksb$TAG
+PASSED=0
+FAILED=0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: cli.sh needs root"
+	exit 0
+fi
+
+cleanup() {
+	for ns in "$NS_A" "$NS_B"; do
+		if ip netns list | grep -qw "$ns"; then
+			ip netns exec "$ns" "$BIN" detach >/dev/null 2>&1 || true
+			ip netns del "$ns"
+		fi
+	done
+}
+trap cleanup EXIT
+
+ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
+
+cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
+
+# Ids of our programs on the root cgroup's egress hook.
+our_programs() {
+	bpftool -j cgroup show "$(cgroup2_root)" 2>/dev/null |
+		python3 -c 'import json,sys; d=sys.stdin.read().strip() or "[]"; print(" ".join(str(p["id"]) for p in json.loads(d) if p.get("attach_type") in ("egress","cgroup_inet_egress") and p.get("name","").startswith("wgks_")))'
+}
+
+# run NAME WANT_RC WANT_MSG CMD...: exit code and a piece of stderr.
+expect() {
+	local name=$1 want_rc=$2 want_msg=$3 rc=0 out
+	shift 3
+	out=$("$@" 2>&1 >/dev/null) || rc=$?
+	if [ "$rc" = "$want_rc" ] && [[ "$out" == *"$want_msg"* ]]; then
+		ok "$name"
+	else
+		not_ok "$name (exit $rc, want $want_rc; stderr: $out)"
+	fi
+}
+
+# Nothing of ours attached (the state before and after every failing command).
+expect_clean() {
+	local ids
+	ids=$(our_programs)
+	if [ -z "$ids" ]; then ok "$1: nothing attached"; else not_ok "$1: programs $ids attached"; fi
+}
+
+in_a() { ip netns exec "$NS_A" "$@"; }
+in_b() { ip netns exec "$NS_B" "$@"; }
+
+# The errno a UDP send to $1 gets ("ok" if it was sent).
+udp_send() {
+	python3 -c 'import socket, sys, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"wgks", (sys.argv[1], 9)); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])' "$1"
+}
+
+# One program serves the whole host: e2e suites take turns (smoke.sh too).
+exec 9>>/run/wgks-bpf-e2e.lock
+flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
+
+if [ -n "$(our_programs)" ]; then
+	echo "SKIP: a wgks program is already attached on this host; not touching it"
+	exit 0
+fi
+
+for ns in "$NS_A" "$NS_B"; do
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	# Two pairs: deleting the "tunnel" must not take the "LAN" with it.
+	ip -n "$ns" link add tun0 type veth peer name tun0p
+	ip -n "$ns" link add eth0 type veth peer name eth0p
+	for dev in tun0 tun0p eth0 eth0p; do ip -n "$ns" link set "$dev" up; done
+done
+
+# --- usage errors: exit 2 ---
+expect "no command" 2 "Usage:" "$BIN"
+expect "unknown command" 2 "invalid subcommand \`frob'" "$BIN" frob
+expect "attach without interface" 2 "missing interface name" "$BIN" attach
+expect "bad fwmark" 2 "\`12x'" "$BIN" attach tun0 --fwmark 12x
+expect "unknown option" 2 "unknown option \`--nope'" "$BIN" detach --nope
+expect_clean "usage errors"
+
+# --- failures: exit 1, nothing changed ---
+expect "unknown interface" 1 "nosuch0: no such interface" in_a "$BIN" attach nosuch0
+expect "not WireGuard, no --fwmark" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
+expect "fwmark off" 1 "fwmark is off" in_a "$BIN" attach tun0 --fwmark off
+expect "not a cgroup2 dir" 1 "cgroup /tmp: not a cgroup v2 directory" \
+	in_a "$BIN" attach tun0 --fwmark 0x10 --cgroup /tmp
+expect "not root" 1 "must run as root" \
+	in_a setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" attach tun0 --fwmark 0x10
+expect "forced unknown variant" 1 "WGKS_VARIANT=bogus" \
+	in_a env WGKS_VARIANT=bogus "$BIN" attach tun0 --fwmark 0x10
+expect_clean "failed attaches"
+expect "status, nothing attached" 3 "" in_a "$BIN" status
+expect "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
+
+# --- attach, twice: one program, updated in place ---
+expect "attach A" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
+first=$(our_programs)
+expect "attach A again, new fwmark" 0 "fwmark 0x20" in_a "$BIN" attach tun0 --fwmark 0x20
+if [ "$(our_programs)" = "$first" ] && [ -n "$first" ]; then
+	ok "second attach keeps the one program ($first)"
+else
+	not_ok "second attach: programs '$first' then '$(our_programs)'"
+fi
+if in_a "$BIN" status --json | grep -q '"name":"tun0","ifindex":[0-9]*,"fwmark":32}'; then
+	ok "policy updated in place (fwmark 32)"
+else
+	not_ok "policy not updated: $(in_a "$BIN" status --json)"
+fi
+if bpftool map dump name wgks_policy | grep -q '"fwmark": 32'; then
+	ok "bpftool map dump name wgks_policy shows the fwmark"
+else
+	not_ok "bpftool map dump does not show the policy"
+fi
+expect "status in A: protected" 0 "" in_a "$BIN" status
+expect "status in B: not protected" 3 "" in_b "$BIN" status
+
+# --- the policy blocks in A only ---
+ip -n "$NS_A" addr add 10.66.0.1/24 dev eth0
+ip -n "$NS_B" addr add 10.66.0.1/24 dev eth0
+if [ "$(in_a bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = EPERM ]; then
+	ok "A: send off the tunnel fails with EPERM"
+else
+	not_ok "A: send off the tunnel was not refused"
+fi
+if in_a ping -c1 -W1 127.0.0.1 >/dev/null; then ok "A: loopback works"; else not_ok "A: loopback"; fi
+if [ "$(in_b bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = ok ]; then
+	ok "B (no policy): untouched"
+else
+	not_ok "B (no policy) was blocked"
+fi
+
+# --- a second namespace, then detach one: the other stays protected ---
+expect "attach B" 0 "tun0 protected" in_b "$BIN" attach tun0 --fwmark 0x10
+expect "detach A" 0 "" in_a "$BIN" detach tun0
+expect "status in B still protected" 0 "" in_b "$BIN" status
+[ -n "$(our_programs)" ] && ok "program stays while B has a policy" || not_ok "program gone too early"
+expect "detach B by name, from another ip netns exec" 0 "" in_b "$BIN" detach tun0
+expect_clean "last detach"
+
+# --- crash: the interface vanishes, detach still cleans up ---
+expect "attach A" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
+ip -n "$NS_A" link del tun0
+if [ "$(in_a bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = EPERM ]; then
+	ok "A: still blocked after the tunnel vanished"
+else
+	not_ok "A: unblocked after the tunnel vanished"
+fi
+expect "detach after the interface vanished" 0 "" in_a "$BIN" detach tun0
+expect_clean "detach after crash"
+
+# --- concurrent attaches in two namespaces: one program, both protected ---
+ip -n "$NS_A" link add tun0 type veth peer name tun0p
+ip -n "$NS_A" link set tun0 up
+in_a "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
+p1=$!
+in_b "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
+p2=$!
+wait $p1 && wait $p2 && ok "concurrent attaches succeed" || not_ok "concurrent attaches"
+n=$(our_programs | wc -w)
+[ "$n" = 1 ] && ok "concurrent attaches: one program" || not_ok "concurrent attaches: $n programs"
+expect "A protected" 0 "" in_a "$BIN" status
+expect "B protected" 0 "" in_b "$BIN" status
+expect "detach all of A" 0 "" in_a "$BIN" detach
+expect "detach all of B" 0 "" in_b "$BIN" detach
+expect_clean "after concurrent test"
+# --- a namespace deleted without detach: its entry stays; --all removes it ---
+NS_C=wgksx$TAG
+ip netns add "$NS_C"
+ip -n "$NS_C" link add tun0 type veth peer name tun0p
+expect "attach in a namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
+ip netns del "$NS_C"
+json=$(in_b "$BIN" status --json || true) # exit 3: B itself is not protected
+if grep -q '"tunnels":\[{"name":"tun0"' <<<"$json"; then
+	ok "the deleted namespace's policy is still listed"
+else
+	not_ok "the deleted namespace's policy vanished by itself?"
+fi
+expect "detach in another namespace leaves it" 0 "nothing to do" in_b "$BIN" detach
+[ -n "$(our_programs)" ] && ok "program kept for the orphan" || not_ok "program gone"
+expect "detach --all with an interface" 2 "exclude each other" in_b "$BIN" detach --all tun0
+expect "detach --all" 0 "" in_b "$BIN" detach --all
+expect_clean "detach --all"
+
+if ls /sys/fs/bpf 2>/dev/null | grep -q wgks; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]
