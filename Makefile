@@ -3,6 +3,7 @@
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -68,9 +69,10 @@ wgks-bpf: $(LOADER_OBJS)
 
 install: wgks-bpf
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
+	install -D -m 0644 loader/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf
+	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf
