@@ -65,11 +65,25 @@ struct sock_common {
 	possible_net_t skc_net;
 } __attribute__((preserve_access_index));
 
+struct net_device {
+	int ifindex;
+} __attribute__((preserve_access_index));
+
+struct dst_entry {
+	struct net_device *dev;
+} __attribute__((preserve_access_index));
+
 struct sock {
 	struct sock_common __sk_common;
+	struct dst_entry *sk_dst_cache;
+	__u32 sk_mark;
 } __attribute__((preserve_access_index));
 
 struct sk_buff {
+	struct sock *sk;
+} __attribute__((preserve_access_index));
+
+struct bpf_sock_ops_kern {
 	struct sock *sk;
 } __attribute__((preserve_access_index));
 
@@ -123,12 +137,10 @@ static __always_inline bool is_ipv6_link_upkeep(struct __sk_buff *skb)
 	return false;
 }
 
-/* The policy table of DESIGN.md, rows 2 to 8, for a managed namespace. */
-static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
-					       const struct wgks_policy *p)
+/* Rows 2 to 4: the route (egress device) and the mark; 0 if none of them. */
+static __always_inline enum wgks_reason decide_route(const struct wgks_policy *p,
+						     __u32 ifindex, __u32 mark)
 {
-	__u32 ifindex = skb->ifindex;
-	__u32 mark = skb->mark;
 	__u32 n = p->ntunnels;
 
 	for (__u32 i = 0; i < WGKS_MAX_TUNNELS; i++) {
@@ -141,6 +153,17 @@ static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
 	}
 	if (ifindex == LOOPBACK_IFINDEX)
 		return WGKS_REASON_LOCAL;
+	return WGKS_REASON_BLOCKED;
+}
+
+/* The policy table of DESIGN.md, rows 2 to 8, for a managed namespace. */
+static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
+					       const struct wgks_policy *p)
+{
+	enum wgks_reason r = decide_route(p, skb->ifindex, skb->mark);
+
+	if (r != WGKS_REASON_BLOCKED)
+		return r;
 	if (skb->protocol == bpf_htons(ETH_P_IPV6) && is_ipv6_link_upkeep(skb))
 		return WGKS_REASON_LINK;
 	return WGKS_REASON_BLOCKED;
@@ -205,4 +228,117 @@ int wgks_eg_probe(struct __sk_buff *skb)
 	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&holder);
 	sk = (struct sock *)(long)addr;
 	return verdict(skb, BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie));
+}
+
+/*
+ * Fail fast. A dropped SYN is no error to tcp_connect(): connect() would
+ * wait through the SYN retries (about 127 s). When a connecting socket's
+ * route already leads off the tunnel, give its SYN the shortest timer there
+ * is (1 jiffy) and one retry, so that connect() fails with ETIMEDOUT within
+ * a few jiffies. The kernel asks for that timer (BPF_SOCK_OPS_TIMEOUT_INIT)
+ * after routing, and again on each retry to decide whether the SYN timed
+ * out; by then IPv6 may have dropped the route, so the first answer is
+ * remembered with the socket. Sockets whose route passes are not touched.
+ */
+#define SOL_TCP 6
+#define TCP_SYNCNT 7
+#define SYN_RTO_JIFFIES 1
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u8); /* 1: this socket's SYN is blocked */
+} wgks_failfast SEC(".maps");
+
+static __always_inline int fail_fast(struct bpf_sock_ops *skops, __u64 netns,
+				     __u32 ifindex, __u32 mark)
+{
+	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
+	struct bpf_sock *sk = skops->sk;
+	__u8 *blocked;
+	int one = 1;
+
+	if (!p || !ifindex || !sk || decide_route(p, ifindex, mark) != WGKS_REASON_BLOCKED)
+		return 1;
+	blocked = bpf_sk_storage_get(&wgks_failfast, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (blocked)
+		*blocked = 1;
+	bpf_setsockopt(skops, SOL_TCP, TCP_SYNCNT, &one, sizeof(one));
+	skops->reply = SYN_RTO_JIFFIES;
+	return 1;
+}
+
+/* A retry of a SYN found blocked before: same answer, route or not. */
+static __always_inline bool known_blocked(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+	__u8 *blocked;
+
+	if (!sk)
+		return false;
+	blocked = bpf_sk_storage_get(&wgks_failfast, sk, 0, 0);
+	if (!blocked || !*blocked)
+		return false;
+	skops->reply = SYN_RTO_JIFFIES;
+	return true;
+}
+
+/* A connecting socket's SYN timer; not a listener's SYN-ACK timer. */
+static __always_inline bool is_syn_timeout(struct bpf_sock_ops *skops)
+{
+	return skops->op == BPF_SOCK_OPS_TIMEOUT_INIT && skops->state == BPF_TCP_SYN_SENT;
+}
+
+/* The route through the kernel context (6.2+): direct CO-RE reads. */
+static __always_inline int fail_fast_kctx(struct bpf_sock_ops *skops, bool helper)
+{
+	struct bpf_sock_ops_kern *k;
+	struct dst_entry *dst;
+	struct sock *sk;
+
+	if (!is_syn_timeout(skops) || known_blocked(skops))
+		return 1;
+	k = bpf_cast_to_kern_ctx(skops);
+	sk = k->sk;
+	if (!sk)
+		return 1;
+	dst = sk->sk_dst_cache;
+	if (!dst)
+		return 1;
+	return fail_fast(skops,
+			 helper ? bpf_get_netns_cookie(skops) : sk->__sk_common.skc_net.net->net_cookie,
+			 dst->dev->ifindex, sk->sk_mark);
+}
+
+SEC("sockops")
+int wgks_so_cookie(struct bpf_sock_ops *skops)
+{
+	return fail_fast_kctx(skops, true);
+}
+
+SEC("sockops")
+int wgks_so_kctx(struct bpf_sock_ops *skops)
+{
+	return fail_fast_kctx(skops, false);
+}
+
+SEC("sockops")
+int wgks_so_probe(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *bsk;
+	volatile __u64 holder;
+	__u64 addr = 0;
+	struct sock *sk;
+
+	if (!is_syn_timeout(skops) || known_blocked(skops))
+		return 1;
+	bsk = skops->sk;
+	if (!bsk)
+		return 1;
+	holder = (__u64)(long)bsk;
+	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&holder);
+	sk = (struct sock *)(long)addr;
+	return fail_fast(skops, BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie),
+			 BPF_CORE_READ(sk, sk_dst_cache, dev, ifindex), BPF_CORE_READ(sk, sk_mark));
 }

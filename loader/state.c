@@ -31,6 +31,8 @@ static const char *const variant_progs[WGKS_VARIANT_MAX] = {
 	[WGKS_VARIANT_PROBE] = "wgks_eg_probe",
 };
 
+#define SOCKOPS_PREFIX "wgks_so_"
+
 const char *variant_name(enum wgks_variant v)
 {
 	return v < WGKS_VARIANT_MAX ? variant_names[v] : "?";
@@ -97,39 +99,81 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 	return 0;
 }
 
+#define MAX_PROG_MAPS 8
+
+/* Open program ID and read its name and map ids. The fd, or -1. */
+static int open_prog(uint32_t id, struct bpf_prog_info *info, uint32_t map_ids[MAX_PROG_MAPS])
+{
+	uint32_t len = sizeof(*info);
+	int fd = bpf_prog_get_fd_by_id(id);
+
+	if (fd < 0)
+		return -1; /* gone meanwhile, or not visible: not ours to touch */
+	memset(info, 0, sizeof(*info));
+	info->nr_map_ids = MAX_PROG_MAPS;
+	info->map_ids = (uint64_t)(unsigned long)map_ids;
+	if (bpf_obj_get_info_by_fd(fd, info, &len) || info->nr_map_ids > MAX_PROG_MAPS) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* Take program ID if it is ours. 1 taken, 0 not ours, -1 after err(). */
 static int take_prog(struct ks_state *st, uint32_t id)
 {
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info), map_ids[8];
+	struct bpf_prog_info info;
+	uint32_t map_ids[MAX_PROG_MAPS];
 	int fd, variant;
 
-	fd = bpf_prog_get_fd_by_id(id);
+	fd = open_prog(id, &info, map_ids);
 	if (fd < 0)
-		return 0; /* gone meanwhile, or not visible: not ours to touch */
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		close(fd);
 		return 0;
-	}
 	variant = variant_of(info.name);
-	if (variant < 0 || info.nr_map_ids > 8) {
+	if (variant < 0) {
 		close(fd);
 		return 0;
-	}
-	memset(&info, 0, sizeof(info));
-	info.nr_map_ids = 8;
-	info.map_ids = (uint64_t)(unsigned long)map_ids;
-	len = sizeof(info);
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		err("cannot read program %u: %s", id, strerror(errno));
-		close(fd);
-		return -1;
 	}
 	st->prog_fd = fd;
 	st->prog_id = id;
 	st->variant = (enum wgks_variant)variant;
 	snprintf(st->prog_name, sizeof(st->prog_name), "%s", info.name);
 	return open_maps(st, &info, map_ids) ? -1 : 1;
+}
+
+static uint32_t map_id(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+/* The sock_ops program that shares our policy map, if one is attached. */
+static int find_sockops(struct ks_state *st, int cgroup_fd)
+{
+	uint32_t ids[64], cnt = 64, flags = 0, policy_id = map_id(st->policy_fd);
+
+	if (bpf_prog_query(cgroup_fd, BPF_CGROUP_SOCK_OPS, 0, &flags, ids, &cnt))
+		return 0; /* then there is none to find */
+	for (uint32_t i = 0; i < cnt && st->sockops_fd < 0; i++) {
+		struct bpf_prog_info info;
+		uint32_t map_ids[MAX_PROG_MAPS];
+		bool shares = false;
+		int fd = open_prog(ids[i], &info, map_ids);
+
+		if (fd < 0)
+			continue;
+		for (uint32_t m = 0; m < info.nr_map_ids; m++)
+			shares |= map_ids[m] == policy_id;
+		if (shares && !strncmp(info.name, SOCKOPS_PREFIX, strlen(SOCKOPS_PREFIX))) {
+			st->sockops_fd = fd;
+			st->sockops_id = ids[i];
+		} else {
+			close(fd);
+		}
+	}
+	return 0;
 }
 
 int ks_find(struct ks_state *st, int cgroup_fd)
@@ -157,28 +201,36 @@ int ks_find(struct ks_state *st, int cgroup_fd)
 		if (found < 0)
 			return -1;
 	}
+	if (found)
+		find_sockops(st, cgroup_fd);
 	return found;
 }
 
 static int load_variant(struct ks_state *st, enum wgks_variant v)
 {
-	struct bpf_program *progs[WGKS_VARIANT_MAX];
+	struct bpf_program *egress[WGKS_VARIANT_MAX], *sockops[WGKS_VARIANT_MAX];
 	struct killswitch_bpf *skel = killswitch_bpf__open();
 
 	if (!skel)
 		return -1;
-	progs[WGKS_VARIANT_COOKIE] = skel->progs.wgks_eg_cookie;
-	progs[WGKS_VARIANT_KCTX] = skel->progs.wgks_eg_kctx;
-	progs[WGKS_VARIANT_PROBE] = skel->progs.wgks_eg_probe;
-	for (int i = 0; i < WGKS_VARIANT_MAX; i++)
-		bpf_program__set_autoload(progs[i], i == (int)v);
+	egress[WGKS_VARIANT_COOKIE] = skel->progs.wgks_eg_cookie;
+	egress[WGKS_VARIANT_KCTX] = skel->progs.wgks_eg_kctx;
+	egress[WGKS_VARIANT_PROBE] = skel->progs.wgks_eg_probe;
+	sockops[WGKS_VARIANT_COOKIE] = skel->progs.wgks_so_cookie;
+	sockops[WGKS_VARIANT_KCTX] = skel->progs.wgks_so_kctx;
+	sockops[WGKS_VARIANT_PROBE] = skel->progs.wgks_so_probe;
+	for (int i = 0; i < WGKS_VARIANT_MAX; i++) {
+		bpf_program__set_autoload(egress[i], i == (int)v);
+		bpf_program__set_autoload(sockops[i], i == (int)v);
+	}
 	if (killswitch_bpf__load(skel)) {
 		killswitch_bpf__destroy(skel);
 		return -1;
 	}
 	st->skel = skel;
 	st->variant = v;
-	st->prog_fd = bpf_program__fd(progs[v]);
+	st->prog_fd = bpf_program__fd(egress[v]);
+	st->sockops_fd = bpf_program__fd(sockops[v]);
 	st->policy_fd = bpf_map__fd(skel->maps.wgks_policy);
 	st->stats_fd = bpf_map__fd(skel->maps.wgks_stats);
 	st->unmanaged_fd = bpf_map__fd(skel->maps.wgks_unmanaged);
@@ -223,21 +275,37 @@ int ks_load(struct ks_state *st)
 	return -1;
 }
 
-int ks_attach(struct ks_state *st, int cgroup_fd)
+static uint32_t prog_id(int fd)
 {
 	struct bpf_prog_info info = { 0 };
 	uint32_t len = sizeof(info);
 
-	if (bpf_prog_attach(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS, BPF_F_ALLOW_MULTI)) {
-		if (errno == EPERM)
-			err("cannot attach: the cgroup holds an egress program attached "
-			    "without BPF_F_ALLOW_MULTI (%s)", strerror(errno));
-		else
-			err("cannot attach to the cgroup: %s", strerror(errno));
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
+static int attach_one(int prog_fd, int cgroup_fd, enum bpf_attach_type type,
+		      const char *hook)
+{
+	if (bpf_prog_attach(prog_fd, cgroup_fd, type, BPF_F_ALLOW_MULTI) == 0)
+		return 0;
+	if (errno == EPERM)
+		err("cannot attach to the cgroup's %s hook: it holds a program attached "
+		    "without BPF_F_ALLOW_MULTI (%s)", hook, strerror(errno));
+	else
+		err("cannot attach to the cgroup's %s hook: %s", hook, strerror(errno));
+	return -1;
+}
+
+int ks_attach(struct ks_state *st, int cgroup_fd)
+{
+	if (attach_one(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS, "sock_ops"))
+		return -1;
+	if (attach_one(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS, "egress")) {
+		bpf_prog_detach2(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS);
 		return -1;
 	}
-	if (bpf_obj_get_info_by_fd(st->prog_fd, &info, &len) == 0)
-		st->prog_id = info.id;
+	st->prog_id = prog_id(st->prog_fd);
+	st->sockops_id = prog_id(st->sockops_fd);
 	return 0;
 }
 
@@ -245,6 +313,11 @@ int ks_detach(struct ks_state *st, int cgroup_fd)
 {
 	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
 		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
+		return -1;
+	}
+	if (st->sockops_fd >= 0 &&
+	    bpf_prog_detach2(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS)) {
+		err("cannot detach program %u: %s", st->sockops_id, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -256,7 +329,8 @@ void ks_close(struct ks_state *st)
 		/* The skeleton owns the fds. */
 		killswitch_bpf__destroy(st->skel);
 	} else {
-		int fds[] = { st->prog_fd, st->policy_fd, st->stats_fd, st->unmanaged_fd };
+		int fds[] = { st->prog_fd, st->sockops_fd, st->policy_fd, st->stats_fd,
+			      st->unmanaged_fd };
 
 		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 			if (fds[i] >= 0)

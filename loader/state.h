@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The kill switch as the kernel holds it: one program attached to the root
- * cgroup's egress hook with BPF_F_ALLOW_MULTI, and its maps. Nothing is
- * pinned: any later invocation, from any mount namespace, finds the program
- * by asking the cgroup (BPF_PROG_QUERY) and its maps through the program.
+ * The kill switch as the kernel holds it: two programs attached to the root
+ * cgroup with BPF_F_ALLOW_MULTI, one on the egress hook (the verdicts), one
+ * on sock_ops (fast failure of blocked TCP connects), and their shared maps.
+ * Nothing is pinned: any later invocation, from any mount namespace, finds
+ * the programs by asking the cgroup (BPF_PROG_QUERY) and the maps through
+ * the egress program.
  */
 #ifndef WGKS_STATE_H
 #define WGKS_STATE_H
@@ -16,9 +18,11 @@ struct killswitch_bpf;
 
 struct ks_state {
 	struct killswitch_bpf *skel; /* set when loaded by us, not yet found */
-	int prog_fd;
+	int prog_fd; /* the egress program */
 	uint32_t prog_id;
 	char prog_name[16];
+	int sockops_fd; /* -1 if none is attached with it */
+	uint32_t sockops_id;
 	int policy_fd;
 	int stats_fd;
 	int unmanaged_fd;
@@ -26,7 +30,9 @@ struct ks_state {
 	uint32_t others; /* further wgks programs found on the cgroup (should be 0) */
 };
 
-#define KS_STATE_INIT { .prog_fd = -1, .policy_fd = -1, .stats_fd = -1, .unmanaged_fd = -1 }
+#define KS_STATE_INIT                                                                 \
+	{ .prog_fd = -1, .sockops_fd = -1, .policy_fd = -1, .stats_fd = -1,            \
+	  .unmanaged_fd = -1 }
 
 const char *variant_name(enum wgks_variant v);
 
@@ -39,7 +45,10 @@ int ks_find(struct ks_state *st, int cgroup_fd);
 /* Load a fresh program, first variant this kernel accepts. 0 or -1 after err(). */
 int ks_load(struct ks_state *st);
 
-/* Attach a loaded program (multi: a child cgroup cannot replace it). */
+/*
+ * Attach loaded programs, sock_ops first (multi: a child cgroup cannot
+ * replace them). Detach takes egress off first: from then on nothing drops.
+ */
 int ks_attach(struct ks_state *st, int cgroup_fd);
 int ks_detach(struct ks_state *st, int cgroup_fd);
 

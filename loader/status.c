@@ -110,16 +110,27 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 	if (o->json) {
 		printf("{\"attached\":true,\"cgroup\":");
 		print_json_string(c->cgroup);
-		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},\"attach_mode\":\"multi\","
+		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.prog_id, c->st.prog_name);
+		if (c->st.sockops_fd >= 0)
+			printf("\"fail_fast\":{\"id\":%u,\"hook\":\"sock_ops\"},", c->st.sockops_id);
+		else
+			printf("\"fail_fast\":null,");
+		printf("\"attach_mode\":\"multi\","
 		       "\"variant\":\"%s\",\"this_netns\":%" PRIu64
 		       ",\"unmanaged\":{\"packets\":%llu,\"bytes\":%llu},\"namespaces\":[",
-		       c->st.prog_id, c->st.prog_name, variant_name(c->st.variant), netns,
+		       variant_name(c->st.variant), netns,
 		       (unsigned long long)unmanaged->packets[WGKS_REASON_UNMANAGED],
 		       (unsigned long long)unmanaged->bytes[WGKS_REASON_UNMANAGED]);
 		return;
 	}
 	printf("attached: program %s (id %u) on %s, egress, multi\n", c->st.prog_name,
 	       c->st.prog_id, c->cgroup);
+	if (c->st.sockops_fd >= 0)
+		printf("fail-fast: program id %u on sock_ops: blocked TCP connects fail in "
+		       "milliseconds (ETIMEDOUT)\n", c->st.sockops_id);
+	else
+		printf("fail-fast: off (no sock_ops program): blocked TCP connects wait for "
+		       "the SYN retries\n");
 	printf("variant: %s (namespaces are told apart by their netns cookie)\n",
 	       variant_name(c->st.variant));
 	printf("unmanaged namespaces: %llu packets, %llu bytes passed\n",

@@ -36,10 +36,10 @@ not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
 
 cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
 
-# Ids of our programs on the root cgroup's egress hook.
+# Our programs on the root cgroup, as HOOK:ID (egress and sock_ops).
 our_programs() {
 	bpftool -j cgroup show "$(cgroup2_root)" 2>/dev/null |
-		python3 -c 'import json,sys; d=sys.stdin.read().strip() or "[]"; print(" ".join(str(p["id"]) for p in json.loads(d) if p.get("attach_type") in ("egress","cgroup_inet_egress") and p.get("name","").startswith("wgks_")))'
+		python3 -c 'import json,sys; d=sys.stdin.read().strip() or "[]"; print(" ".join("%s:%d" % (p["attach_type"].replace("cgroup_inet_", "").replace("cgroup_", ""), p["id"]) for p in json.loads(d) if p.get("name","").startswith("wgks_")))'
 }
 
 # run NAME WANT_RC WANT_MSG CMD...: exit code and a piece of stderr.
@@ -117,6 +117,11 @@ expect "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
 # --- attach, twice: one program, updated in place ---
 expect "attach A" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
 first=$(our_programs)
+if [[ "$first" == *egress:* && "$first" == *sock_ops:* ]]; then
+	ok "attached on egress and sock_ops ($first)"
+else
+	not_ok "attach left programs: $first"
+fi
 expect "attach A again, new fwmark" 0 "fwmark 0x20" in_a "$BIN" attach tun0 --fwmark 0x20
 if [ "$(our_programs)" = "$first" ] && [ -n "$first" ]; then
 	ok "second attach keeps the one program ($first)"
@@ -178,8 +183,12 @@ p1=$!
 in_b "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
 p2=$!
 wait $p1 && wait $p2 && ok "concurrent attaches succeed" || not_ok "concurrent attaches"
-n=$(our_programs | wc -w)
-[ "$n" = 1 ] && ok "concurrent attaches: one program" || not_ok "concurrent attaches: $n programs"
+progs=$(our_programs)
+if [ "$(wc -w <<<"$progs")" = 2 ] && [[ "$progs" == *egress:* && "$progs" == *sock_ops:* ]]; then
+	ok "concurrent attaches: one program per hook ($progs)"
+else
+	not_ok "concurrent attaches: programs $progs"
+fi
 expect "A protected" 0 "" in_a "$BIN" status
 expect "B protected" 0 "" in_b "$BIN" status
 expect "detach all of A" 0 "" in_a "$BIN" detach
