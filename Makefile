@@ -78,3 +78,4 @@ clean:
 	rm -rf $(OUTPUT) wgks-bpf
 
 include tests/tests.mk
+include tests/kernels/kernels.mk
