@@ -41,6 +41,8 @@ test-bpf: $(OUTPUT)/tests/verdict
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "SKIP: test-bpf needs root"; \
 	else echo "== $<"; $<; fi
 
-# Real WireGuard (wireguard-go + wg-quick) in network namespaces, and the CLI's errors.
+# The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
+# wg-quick) in network namespaces, every scenario against wgks-bpf.
+E2E_SUITES := tests/e2e/cli.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
-	$(Q)set -e; for t in tests/e2e/*.sh; do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
