@@ -46,3 +46,11 @@ test-bpf: $(OUTPUT)/tests/verdict
 E2E_SUITES := tests/e2e/cli.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+
+.PHONY: compare
+
+# The leak suite against no kill switch, the iptables recipe and wgks-bpf:
+# one Markdown table (README.md, "Compared"). Not part of `make test`.
+compare: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/e2e/compare.sh $(CURDIR)/wgks-bpf $(CURDIR)/$(OUTPUT)/compare
