@@ -47,7 +47,12 @@ E2E_SUITES := tests/e2e/cli.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
 
-.PHONY: compare
+.PHONY: demo compare
+
+# A leak without a kill switch, none with wgks-bpf, in under a minute.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/e2e/demo.sh $(CURDIR)/wgks-bpf
 
 # The leak suite against no kill switch, the iptables recipe and wgks-bpf:
 # one Markdown table (README.md, "Compared"). Not part of `make test`.
