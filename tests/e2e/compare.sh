@@ -58,6 +58,7 @@ echo
 os_name() {
 	local f
 	for f in /etc/os-release /usr/lib/os-release; do
+		# shellcheck disable=SC1090
 		[[ -r $f ]] && { (. "$f" && echo "$PRETTY_NAME"); return; }
 	done
 	if [[ -r /etc/debian_version ]]; then echo "Debian $(cat /etc/debian_version)"

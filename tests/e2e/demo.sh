@@ -11,7 +11,7 @@
 # Usage: tests/e2e/demo.sh /path/to/wgks-bpf
 set -euo pipefail
 
-# shellcheck source=lib/net.sh
+# shellcheck source-path=SCRIPTDIR source=lib/net.sh
 . "$(dirname "$(readlink -f "$0")")/lib/net.sh"
 
 WGKS=${1:?usage: demo.sh /path/to/wgks-bpf}

@@ -25,7 +25,7 @@
 # "N passed, M failed". Exit 0 when all pass (or SKIP), 1 otherwise.
 set -euo pipefail
 
-# shellcheck source=lib/net.sh
+# shellcheck source-path=SCRIPTDIR source=lib/net.sh
 . "$(dirname "$(readlink -f "$0")")/lib/net.sh"
 
 SYSTEM=wgks
@@ -462,10 +462,10 @@ child_cgroups() {
 # Detach, remove the cgroups (their processes are gone by now), the pin and
 # the bpffs if we mounted it. Also the EXIT trap's hook.
 remove_child_cgroups() {
-	local cg i
+	local cg
 	for cg in "${CG_DIRS[@]}"; do
 		[[ -n "$CG_PROG_ID" ]] && bpftool cgroup detach "$cg" egress id "$CG_PROG_ID" 2>/dev/null
-		for i in $(seq 20); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
+		for _ in $(seq 20); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
 	done
 	CG_DIRS=() CG_PROG_ID=""
 	[[ -n "$PIN_DIR" ]] && rm -rf "$PIN_DIR"

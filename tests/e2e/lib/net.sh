@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # many variables here are for the scripts that source this
 #
 # The e2e test network, sourced by leaks.sh (the leak suite, also run by
 # `make compare`) and demo.sh (`make demo`). Real WireGuard (wg-quick with
@@ -61,6 +62,7 @@ UDP_PORT=7002           # UDP echo on the internet addresses
 FWMARK=51820            # what wg-quick sets for AllowedIPs = 0.0.0.0/0, ::/0
 
 # The iptables kill switch users paste into wg-quick (DESIGN.md, README).
+# shellcheck disable=SC2016  # $(wg show ...) is for wg-quick to expand, not us
 RECIPE_RULE='OUTPUT ! -o %i -m mark ! --mark $(wg show %i fwmark) -m addrtype ! --dst-type LOCAL -j REJECT'
 RECIPE_UP="iptables -I $RECIPE_RULE && ip6tables -I $RECIPE_RULE"
 RECIPE_DOWN="iptables -D $RECIPE_RULE && ip6tables -D $RECIPE_RULE"
