@@ -41,6 +41,21 @@ test-bpf: $(OUTPUT)/tests/verdict
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "SKIP: test-bpf needs root"; \
 	else echo "== $<"; $<; fi
 
-# Real WireGuard (wireguard-go + wg-quick) in network namespaces, and the CLI's errors.
+# The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
+# wg-quick) in network namespaces, every scenario against wgks-bpf.
+E2E_SUITES := tests/e2e/cli.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
-	$(Q)set -e; for t in tests/e2e/*.sh; do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+
+.PHONY: demo compare
+
+# A leak without a kill switch, none with wgks-bpf, in under a minute.
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/e2e/demo.sh $(CURDIR)/wgks-bpf
+
+# The leak suite against no kill switch, the iptables recipe and wgks-bpf:
+# one Markdown table (README.md, "Compared"). Not part of `make test`.
+compare: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/e2e/compare.sh $(CURDIR)/wgks-bpf $(CURDIR)/$(OUTPUT)/compare

@@ -74,7 +74,7 @@ except OSError as e:
     print(errno.errorcode[e.errno])' "$1"
 }
 
-# One program serves the whole host: e2e suites take turns (smoke.sh too).
+# One program serves the whole host: e2e suites take turns (leaks.sh too).
 exec 9>>/run/wgks-bpf-e2e.lock
 flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
 
