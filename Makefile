@@ -4,6 +4,7 @@
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -31,7 +32,8 @@ LIBBPF_LIBS := -l:libbpf.a -lelf -lz
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules with no BPF in them: what the unit tests link.
-PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c
+PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c \
+	loader/prefix.c loader/keys.c
 
 ifeq ($(V),1)
 Q =
@@ -49,7 +51,7 @@ all: wgks-bpf
 $(OUTPUT) $(OUTPUT)/loader $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c include/wgks.h | $(OUTPUT)
+$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c $(wildcard bpf/*.h) include/wgks.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,12 +69,18 @@ wgks-bpf: $(LOADER_OBJS)
 
 -include $(LOADER_OBJS:.o=.d)
 
-install: wgks-bpf
+$(OUTPUT)/wgks-bpf-lockdown.service: loader/wgks-bpf-lockdown.service.in | $(OUTPUT)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: wgks-bpf $(OUTPUT)/wgks-bpf-lockdown.service
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
 	install -D -m 0644 loader/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	install -D -m 0644 $(OUTPUT)/wgks-bpf-lockdown.service \
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf

@@ -15,11 +15,14 @@ static const struct {
 	const char *args;
 	const char *description;
 } commands[] = {
-	{ "attach", attach_main, "IFACE [--fwmark N|auto] [--cgroup PATH]",
+	{ "attach", attach_main,
+	  "IFACE [--fwmark N|auto|off] [--allow-lan] [--allow CIDR]... [--cgroup PATH]",
 	  "Block all traffic of this network namespace that bypasses IFACE" },
 	{ "detach", detach_main, "[IFACE | --all] [--cgroup PATH]",
 	  "Stop protecting IFACE (default: every tunnel of this namespace;\n"
 	  "      --all: of every namespace)" },
+	{ "lockdown", lockdown_main, "on|off [--cgroup PATH]",
+	  "Keep blocking this namespace even with no tunnel protected" },
 	{ "status", status_main, "[--json] [--cgroup PATH]",
 	  "Show the policy per namespace and its counters (exit 3: not protected here)" },
 };

@@ -67,6 +67,25 @@ static int variant_of(const char *prog_name)
 	return -1;
 }
 
+/* The map fd slot of st for a map of ours named NAME, or NULL. */
+static int *map_slot(struct ks_state *st, const char *name)
+{
+	const struct {
+		const char *name;
+		int *fd;
+	} maps[] = {
+		{ "wgks_policy", &st->policy_fd },     { "wgks_stats", &st->stats_fd },
+		{ "wgks_unmanaged", &st->unmanaged_fd }, { "wgks_endpoints", &st->endpoints_fd },
+		{ "wgks_allow4", &st->allow4_fd },     { "wgks_allow6", &st->allow6_fd },
+	};
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		if (!strcmp(name, maps[i].name))
+			return maps[i].fd;
+	}
+	return NULL;
+}
+
 /* Open the maps of a found program by their names. */
 static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		     const uint32_t *map_ids)
@@ -79,21 +98,17 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &minfo, &len) == 0) {
-			if (!strcmp(minfo.name, "wgks_policy"))
-				slot = &st->policy_fd;
-			else if (!strcmp(minfo.name, "wgks_stats"))
-				slot = &st->stats_fd;
-			else if (!strcmp(minfo.name, "wgks_unmanaged"))
-				slot = &st->unmanaged_fd;
-		}
+		if (bpf_obj_get_info_by_fd(fd, &minfo, &len) == 0)
+			slot = map_slot(st, minfo.name);
 		if (slot && *slot < 0)
 			*slot = fd;
 		else
 			close(fd);
 	}
-	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0) {
-		err("program %s (id %u) lacks its maps: not ours?", st->prog_name, st->prog_id);
+	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0 ||
+	    st->endpoints_fd < 0 || st->allow4_fd < 0 || st->allow6_fd < 0) {
+		err("program %s (id %u) lacks its maps: not ours, or from another version?",
+		    st->prog_name, st->prog_id);
 		return -1;
 	}
 	return 0;
@@ -234,6 +249,9 @@ static int load_variant(struct ks_state *st, enum wgks_variant v)
 	st->policy_fd = bpf_map__fd(skel->maps.wgks_policy);
 	st->stats_fd = bpf_map__fd(skel->maps.wgks_stats);
 	st->unmanaged_fd = bpf_map__fd(skel->maps.wgks_unmanaged);
+	st->endpoints_fd = bpf_map__fd(skel->maps.wgks_endpoints);
+	st->allow4_fd = bpf_map__fd(skel->maps.wgks_allow4);
+	st->allow6_fd = bpf_map__fd(skel->maps.wgks_allow6);
 	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
 	return 0;
 }
@@ -329,8 +347,9 @@ void ks_close(struct ks_state *st)
 		/* The skeleton owns the fds. */
 		killswitch_bpf__destroy(st->skel);
 	} else {
-		int fds[] = { st->prog_fd, st->sockops_fd, st->policy_fd, st->stats_fd,
-			      st->unmanaged_fd };
+		int fds[] = { st->prog_fd,      st->sockops_fd,   st->policy_fd,
+			      st->stats_fd,     st->unmanaged_fd, st->endpoints_fd,
+			      st->allow4_fd,    st->allow6_fd };
 
 		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 			if (fds[i] >= 0)

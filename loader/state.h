@@ -26,13 +26,16 @@ struct ks_state {
 	int policy_fd;
 	int stats_fd;
 	int unmanaged_fd;
+	int endpoints_fd;
+	int allow4_fd;
+	int allow6_fd;
 	enum wgks_variant variant;
 	uint32_t others; /* further wgks programs found on the cgroup (should be 0) */
 };
 
 #define KS_STATE_INIT                                                                 \
 	{ .prog_fd = -1, .sockops_fd = -1, .policy_fd = -1, .stats_fd = -1,            \
-	  .unmanaged_fd = -1 }
+	  .unmanaged_fd = -1, .endpoints_fd = -1, .allow4_fd = -1, .allow6_fd = -1 }
 
 const char *variant_name(enum wgks_variant v);
 

@@ -21,10 +21,10 @@ static const char *wg_command(void)
 	return wg && *wg ? wg : "wg";
 }
 
-/* Run `wg show IF fwmark`, its stdout into out. Returns its exit status or -1. */
-static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
+/* Run `wg show IF WHAT`, its stdout into out. Returns its exit status or -1. */
+static int run_wg_show(const char *ifname, const char *what, char *out, size_t outsz)
 {
-	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, "fwmark", NULL };
+	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, (char *)what, NULL };
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status, ret = -1;
 	size_t got = 0;
@@ -75,7 +75,7 @@ static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
 int wg_fwmark(const char *ifname, uint32_t *mark)
 {
 	char out[64];
-	int status = run_wg_show_fwmark(ifname, out, sizeof(out));
+	int status = run_wg_show(ifname, "fwmark", out, sizeof(out));
 
 	if (status < 0)
 		return -1;
@@ -90,4 +90,24 @@ int wg_fwmark(const char *ifname, uint32_t *mark)
 		return -1;
 	}
 	return 0;
+}
+
+int wg_endpoints(const char *ifname, struct endpoint *eps, int max)
+{
+	char out[8192], bad[128];
+	int status = run_wg_show(ifname, "endpoints", out, sizeof(out));
+	int n;
+
+	if (status < 0)
+		return -1;
+	if (status != 0) {
+		err("%s: cannot list its peers' endpoints (`wg show %s endpoints` failed)", ifname,
+		    ifname);
+		return -1;
+	}
+	n = parse_wg_endpoints(out, eps, max, bad, sizeof(bad));
+	if (n < 0)
+		err("%s: cannot use `wg show %s endpoints` output (more than %d peers, or "
+		    "not an endpoint): `%s'", ifname, ifname, max, bad);
+	return n;
 }

@@ -18,8 +18,8 @@
 
 static char dir[] = "/tmp/wgks-test-wg.XXXXXX";
 
-/* A fake wg that checks its arguments, then prints OUT and exits with CODE. */
-static void fake_wg(const char *out, int code)
+/* A fake wg answering `wg show IF WHAT`: checks WHAT, prints OUT, exits CODE. */
+static void fake_wg_for(const char *what, const char *out, int code)
 {
 	char path[128];
 	FILE *f;
@@ -28,11 +28,16 @@ static void fake_wg(const char *out, int code)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "#!/bin/sh\n"
-		   "[ \"$1 $3\" = 'show fwmark' ] || { echo bad args >&2; exit 99; }\n"
-		   "printf '%%s' '%s'\nexit %d\n", out, code);
+		   "[ \"$1 $3\" = 'show %s' ] || { echo bad args >&2; exit 99; }\n"
+		   "printf '%%s' '%s'\nexit %d\n", what, out, code);
 	fclose(f);
 	chmod(path, 0755);
 	setenv("WGKS_WG", path, 1);
+}
+
+static void fake_wg(const char *out, int code)
+{
+	fake_wg_for("fwmark", out, code);
 }
 
 static int setup(void **state)
@@ -139,6 +144,29 @@ static void test_missing_command(void **state)
 	assert_non_null(strstr(msg, "wireguard-tools"));
 }
 
+static void test_endpoints(void **state)
+{
+	struct endpoint eps[4];
+	char msg[256];
+
+	(void)state;
+	fake_wg_for("endpoints", "k1=\t198.51.100.7:51820\nk2=\t(none)\n", 0);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), 1);
+	capture_end(msg, sizeof(msg));
+	assert_int_equal(eps[0].port, 51820);
+	fake_wg_for("endpoints", "k1=\tnot-an-endpoint\n", 0);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), -1);
+	capture_end(msg, sizeof(msg));
+	assert_non_null(strstr(msg, "`k1=\tnot-an-endpoint'"));
+	fake_wg_for("endpoints", "", 1);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), -1);
+	capture_end(msg, sizeof(msg));
+	assert_non_null(strstr(msg, "cannot list its peers' endpoints"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_long_output_bounded),
 		cmocka_unit_test(test_missing_command),
+		cmocka_unit_test(test_endpoints),
 	};
 
 	return cmocka_run_group_tests_name("wg", tests, setup, teardown);
