@@ -19,6 +19,8 @@
 #include "wgks.h"
 #include "kernel.bpf.h"
 #include "policy.bpf.h"
+#include "events.bpf.h"
+#include "failfast.bpf.h"
 
 #define DROP 0
 #define PASS 1
@@ -64,7 +66,12 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 	}
 	r = decide(skb, p, netns);
 	count(bpf_map_lookup_elem(&wgks_stats, &netns), r, skb->len);
-	return r == WGKS_REASON_BLOCKED ? DROP : PASS;
+	if (r != WGKS_REASON_BLOCKED) {
+		syn_passed(skb);
+		return PASS;
+	}
+	report_blocked(skb, netns);
+	return DROP;
 }
 
 /*
@@ -102,90 +109,9 @@ int wgks_eg_probe(struct __sk_buff *skb)
 }
 
 /*
- * Fail fast. A dropped SYN is no error to tcp_connect(): connect() would
- * wait through the SYN retries (about 127 s). When a connecting socket's
- * route already leads off the tunnel, give its SYN the shortest timer there
- * is (1 jiffy) and one retry, so that connect() fails with ETIMEDOUT within
- * a few jiffies. The kernel asks for that timer (BPF_SOCK_OPS_TIMEOUT_INIT)
- * after routing, and again on each retry to decide whether the SYN timed
- * out; by then IPv6 may have dropped the route, so the first answer is
- * remembered with the socket. Sockets whose SYN would pass are not touched.
+ * Fail fast (failfast.bpf.h): blocked TCP connects end in a few jiffies.
+ * The egress program tells it when a SYN it feared for passed after all.
  */
-#define SOL_TCP 6
-#define TCP_SYNCNT 7
-#define SYN_RTO_JIFFIES 1
-#define AF_INET_ 2
-#define AF_INET6_ 10
-
-/*
- * Where a connecting socket goes, as the egress program will see its SYN.
- * The context allows only whole 4-byte reads of these fields: volatile
- * keeps the compiler from narrowing or merging them.
- */
-static __always_inline void socket_dest(struct bpf_sock_ops *skops, struct dest *d)
-{
-	volatile __u32 *ctx_ip6 = (volatile __u32 *)skops->remote_ip6;
-	__u32 a6[4] = { ctx_ip6[0], ctx_ip6[1], ctx_ip6[2], ctx_ip6[3] };
-	__u32 port = *(volatile __u32 *)&skops->remote_port;
-	__u32 family = skops->family;
-
-	d->proto = IPPROTO_TCP;
-	d->port = bpf_htons((__u16)bpf_ntohl(port));
-	if (family == AF_INET6_ && !(a6[0] == 0 && a6[1] == 0 && a6[2] == bpf_htonl(0xffff))) {
-		d->family = 6;
-		__builtin_memcpy(d->addr, a6, 16);
-	} else {
-		/* IPv4, or an IPv4-mapped IPv6 socket that sends IPv4. */
-		__u32 a4 = family == AF_INET6_ ? a6[3] : *(volatile __u32 *)&skops->remote_ip4;
-
-		d->family = 4;
-		__builtin_memcpy(d->addr, &a4, 4);
-	}
-}
-
-static __always_inline int fail_fast(struct bpf_sock_ops *skops, __u64 netns, __u32 ifindex,
-				     __u32 mark)
-{
-	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
-	struct bpf_sock *sk = skops->sk;
-	struct dest d = {};
-	__u8 *blocked;
-	int one = 1;
-
-	if (!p || !ifindex || !sk || decide_route(p, ifindex, mark) != WGKS_REASON_BLOCKED)
-		return 1;
-	socket_dest(skops, &d);
-	if (decide_dest(p, netns, &d) != WGKS_REASON_BLOCKED)
-		return 1;
-	blocked = bpf_sk_storage_get(&wgks_failfast, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (blocked)
-		*blocked = 1;
-	bpf_setsockopt(skops, SOL_TCP, TCP_SYNCNT, &one, sizeof(one));
-	skops->reply = SYN_RTO_JIFFIES;
-	return 1;
-}
-
-/* A retry of a SYN found blocked before: same answer, route or not. */
-static __always_inline bool known_blocked(struct bpf_sock_ops *skops)
-{
-	struct bpf_sock *sk = skops->sk;
-	__u8 *blocked;
-
-	if (!sk)
-		return false;
-	blocked = bpf_sk_storage_get(&wgks_failfast, sk, 0, 0);
-	if (!blocked || !*blocked)
-		return false;
-	skops->reply = SYN_RTO_JIFFIES;
-	return true;
-}
-
-/* A connecting socket's SYN timer; not a listener's SYN-ACK timer. */
-static __always_inline bool is_syn_timeout(struct bpf_sock_ops *skops)
-{
-	return skops->op == BPF_SOCK_OPS_TIMEOUT_INIT && skops->state == BPF_TCP_SYN_SENT;
-}
-
 /* The route through the kernel context (6.2+): direct CO-RE reads. */
 static __always_inline int fail_fast_kctx(struct bpf_sock_ops *skops, bool helper)
 {
@@ -193,7 +119,7 @@ static __always_inline int fail_fast_kctx(struct bpf_sock_ops *skops, bool helpe
 	struct dst_entry *dst;
 	struct sock *sk;
 
-	if (!is_syn_timeout(skops) || known_blocked(skops))
+	if (!is_new_syn_timer(skops))
 		return 1;
 	k = bpf_cast_to_kern_ctx(skops);
 	sk = k->sk;
@@ -225,7 +151,7 @@ int wgks_so_probe(struct bpf_sock_ops *skops)
 	struct bpf_sock *bsk;
 	struct sock *sk;
 
-	if (!is_syn_timeout(skops) || known_blocked(skops))
+	if (!is_new_syn_timer(skops))
 		return 1;
 	bsk = skops->sk;
 	if (!bsk)

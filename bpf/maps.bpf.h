@@ -52,12 +52,32 @@ struct {
 	__type(value, struct wgks_owners);
 } wgks_allow6 SEC(".maps");
 
-/* Fail fast: connecting sockets whose SYN is blocked (see killswitch.bpf.c). */
+/* Fail fast: connecting sockets whose route looked blocked (failfast.bpf.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, __u8);
+	__type(value, struct wgks_failfast);
 } wgks_failfast SEC(".maps");
+
+/* watch: events, who watches, and the per-namespace rate limit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WGKS_EVENTS_RINGBUF);
+} wgks_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct wgks_watch);
+} wgks_watch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, WGKS_MAX_NETNS);
+	__type(key, __u64); /* netns cookie; the loader creates the entry */
+	__type(value, struct wgks_evlimit);
+} wgks_evlimit SEC(".maps");
 
 #endif

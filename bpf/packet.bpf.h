@@ -23,6 +23,7 @@ struct dest {
 	__u8 proto;  /* transport protocol; 0 if unknown (odd extension headers) */
 	__be16 port; /* destination port of TCP or UDP; 0 if none or unknown */
 	__u8 addr[16];
+	__u32 l4_off; /* where the transport header starts; 0 if unknown */
 };
 
 /* Fill d from an IPv4 packet. False if it cannot be read. */
@@ -40,6 +41,7 @@ static __always_inline bool parse_ipv4(struct __sk_buff *skb, struct dest *d)
 	if ((((__u16)ip[6] << 8) | ip[7]) & IPV4_FRAG_OFFSET_MASK)
 		return true;
 	ihl = (ip[0] & 0xf) * 4;
+	d->l4_off = ihl;
 	if ((d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP) &&
 	    bpf_skb_load_bytes(skb, ihl + 2, &d->port, sizeof(d->port)))
 		d->port = 0;
@@ -80,6 +82,7 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 	if (next != IPPROTO_UDP && next != IPPROTO_TCP && next != IPPROTO_ICMPV6_)
 		return true;
 	d->proto = next;
+	d->l4_off = off;
 	if ((next == IPPROTO_UDP || next == IPPROTO_TCP) &&
 	    bpf_skb_load_bytes(skb, off + 2, &d->port, sizeof(d->port)))
 		d->port = 0;

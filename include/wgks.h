@@ -105,6 +105,58 @@ struct wgks_counters {
 	__u64 bytes[WGKS_REASON_MAX];
 };
 
+/* Fail fast: what the programs know of a connecting socket (wgks_failfast). */
+enum wgks_ff_state {
+	WGKS_FF_WATCHING = 1, /* route looks blocked: short SYN timer, first SYN pending */
+	WGKS_FF_PASSED,       /* a SYN passed after all (rerouted): leave it alone */
+	WGKS_FF_BLOCKED,      /* the SYN was dropped: one retry, then ETIMEDOUT */
+};
+
+struct wgks_failfast {
+	__u8 state;          /* enum wgks_ff_state */
+	__u8 syncnt_changed; /* we set TCP_SYNCNT; saved_syncnt is the old value */
+	__u8 saved_syncnt;
+	__u8 pad;
+};
+
+/*
+ * Blocked packets, for `wgks-bpf watch`: sent through a ring buffer only
+ * while a watcher keeps wgks_watch's deadline in the future, and at most
+ * WGKS_EVENTS_PER_SEC a second per namespace and CPU (WGKS_EVENTS_BURST at
+ * once); the rest are counted as suppressed.
+ */
+#define WGKS_EVENTS_PER_SEC 100
+#define WGKS_EVENTS_BURST 20
+#define WGKS_EVENTS_RINGBUF (256 * 1024)
+
+struct wgks_watch {
+	__u64 deadline_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: no one watches */
+};
+
+/* Per namespace and CPU: the token bucket of the event rate limit. */
+struct wgks_evlimit {
+	__u64 last_ns;    /* when tokens were last topped up */
+	__u64 tokens;     /* events that may go out now */
+	__u64 suppressed; /* events not sent since the last one that was */
+};
+
+struct wgks_event {
+	__u64 time_ns; /* bpf_ktime_get_ns() */
+	__u64 netns;
+	__u64 cgroup_id;
+	__u64 suppressed; /* on this CPU, in this namespace, since the previous event */
+	__u32 uid;        /* of the socket */
+	__u32 ifindex;    /* output device, in the packet's namespace */
+	__u32 len;
+	__u8 family;      /* 4 or 6 */
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__u8 pad[2];
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
 /* Program names start with this, so user space finds them on the cgroup. */
 #define WGKS_PROG_PREFIX "wgks_"
 

@@ -23,6 +23,8 @@ static const struct {
 	  "      --all: of every namespace)" },
 	{ "lockdown", lockdown_main, "on|off [--cgroup PATH]",
 	  "Keep blocking this namespace even with no tunnel protected" },
+	{ "watch", watch_main, "[--json] [--cgroup PATH]",
+	  "Print one line per blocked packet, as it happens (rate-limited)" },
 	{ "status", status_main, "[--json] [--cgroup PATH]",
 	  "Show the policy per namespace and its counters (exit 3: not protected here)" },
 };

@@ -79,7 +79,7 @@ int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
 			err("cannot remove the policy: %s", strerror(errno));
 			return -1;
 		}
-		bpf_map_delete_elem(c->st.stats_fd, &netns);
+		ks_stats_delete(&c->st, netns);
 	} else {
 		/* Counters first: the program only looks them up, never creates them. */
 		created = ks_stats_create(&c->st, netns);
@@ -88,7 +88,7 @@ int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
 		if (bpf_map_update_elem(c->st.policy_fd, &netns, p, BPF_ANY)) {
 			err("cannot write the policy: %s", strerror(errno));
 			if (created)
-				bpf_map_delete_elem(c->st.stats_fd, &netns);
+				ks_stats_delete(&c->st, netns);
 			return -1;
 		}
 	}

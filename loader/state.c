@@ -77,6 +77,8 @@ static int *map_slot(struct ks_state *st, const char *name)
 		{ "wgks_policy", &st->policy_fd },     { "wgks_stats", &st->stats_fd },
 		{ "wgks_unmanaged", &st->unmanaged_fd }, { "wgks_endpoints", &st->endpoints_fd },
 		{ "wgks_allow4", &st->allow4_fd },     { "wgks_allow6", &st->allow6_fd },
+		{ "wgks_events", &st->events_fd },     { "wgks_watch", &st->watch_fd },
+		{ "wgks_evlimit", &st->evlimit_fd },
 	};
 
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
@@ -106,7 +108,8 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 			close(fd);
 	}
 	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0 ||
-	    st->endpoints_fd < 0 || st->allow4_fd < 0 || st->allow6_fd < 0) {
+	    st->endpoints_fd < 0 || st->allow4_fd < 0 || st->allow6_fd < 0 ||
+	    st->events_fd < 0 || st->watch_fd < 0 || st->evlimit_fd < 0) {
 		err("program %s (id %u) lacks its maps: not ours, or from another version?",
 		    st->prog_name, st->prog_id);
 		return -1;
@@ -114,7 +117,7 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 	return 0;
 }
 
-#define MAX_PROG_MAPS 8
+#define MAX_PROG_MAPS 16
 
 /* Open program ID and read its name and map ids. The fd, or -1. */
 static int open_prog(uint32_t id, struct bpf_prog_info *info, uint32_t map_ids[MAX_PROG_MAPS])
@@ -252,6 +255,9 @@ static int load_variant(struct ks_state *st, enum wgks_variant v)
 	st->endpoints_fd = bpf_map__fd(skel->maps.wgks_endpoints);
 	st->allow4_fd = bpf_map__fd(skel->maps.wgks_allow4);
 	st->allow6_fd = bpf_map__fd(skel->maps.wgks_allow6);
+	st->events_fd = bpf_map__fd(skel->maps.wgks_events);
+	st->watch_fd = bpf_map__fd(skel->maps.wgks_watch);
+	st->evlimit_fd = bpf_map__fd(skel->maps.wgks_evlimit);
 	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
 	return 0;
 }
@@ -349,7 +355,8 @@ void ks_close(struct ks_state *st)
 	} else {
 		int fds[] = { st->prog_fd,      st->sockops_fd,   st->policy_fd,
 			      st->stats_fd,     st->unmanaged_fd, st->endpoints_fd,
-			      st->allow4_fd,    st->allow6_fd };
+			      st->allow4_fd,    st->allow6_fd,    st->events_fd,
+			      st->watch_fd,     st->evlimit_fd };
 
 		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 			if (fds[i] >= 0)
@@ -384,27 +391,49 @@ int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum)
 	return ret;
 }
 
-int ks_stats_create(struct ks_state *st, uint64_t netns)
+/* A zeroed per-CPU value for NETNS in MAP. 1 created, 0 there, -1 after err(). */
+static int percpu_create(int map_fd, uint64_t netns, size_t value_size)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	struct wgks_counters *zero;
+	void *zero;
 	int ret = -1;
 
 	if (ncpus <= 0) {
 		err("cannot count CPUs: %s", strerror(-ncpus));
 		return -1;
 	}
-	zero = calloc((size_t)ncpus, sizeof(*zero));
+	/* The kernel wants each CPU's value rounded up to 8 bytes. */
+	zero = calloc((size_t)ncpus, (value_size + 7) & ~(size_t)7);
 	if (!zero) {
 		err("out of memory");
 		return -1;
 	}
-	if (bpf_map_update_elem(st->stats_fd, &netns, zero, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(map_fd, &netns, zero, BPF_NOEXIST) == 0)
 		ret = 1;
 	else if (errno == EEXIST)
 		ret = 0;
 	else
-		err("cannot create counters: %s", strerror(errno));
+		err("cannot create per-namespace counters: %s", strerror(errno));
 	free(zero);
 	return ret;
+}
+
+int ks_stats_create(struct ks_state *st, uint64_t netns)
+{
+	int created = percpu_create(st->stats_fd, netns, sizeof(struct wgks_counters));
+
+	if (created < 0)
+		return -1;
+	if (percpu_create(st->evlimit_fd, netns, sizeof(struct wgks_evlimit)) < 0) {
+		if (created)
+			bpf_map_delete_elem(st->stats_fd, &netns);
+		return -1;
+	}
+	return created;
+}
+
+void ks_stats_delete(struct ks_state *st, uint64_t netns)
+{
+	bpf_map_delete_elem(st->stats_fd, &netns);
+	bpf_map_delete_elem(st->evlimit_fd, &netns);
 }

@@ -7,5 +7,6 @@ int attach_main(int argc, char **argv);
 int detach_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int lockdown_main(int argc, char **argv);
+int watch_main(int argc, char **argv);
 
 #endif
