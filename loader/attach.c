@@ -14,6 +14,7 @@
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
+#include "privs.h"
 #include "subcommands.h"
 #include "wg.h"
 
@@ -86,15 +87,16 @@ static int add_allowances(struct ks_ctx *c, uint64_t netns, int slot,
 int attach_main(int argc, char **argv)
 {
 	static struct tunnel_setup t;
+	struct ks_ctx c = KS_CTX_INIT;
 	struct attach_opts o;
 	struct wgks_policy p;
-	struct ks_ctx c;
 	uint64_t netns;
 	int slot, ret = 1;
 
 	if (parse_attach_args(argc, argv, &o))
 		return 2;
-	if (ctx_open(&c, o.cgroup, true) || inspect_tunnel(&o, &t))
+	/* Ask wg before taking the lock: a hung wg must not block every PostUp. */
+	if (privs_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, true))
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;

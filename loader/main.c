@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* wgks-bpf: command table and dispatch. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
@@ -62,6 +63,8 @@ int main(int argc, char **argv)
 {
 	argc = strip_verbose(argc, argv);
 	log_setup_libbpf();
+	/* Inherited as ignored (some service managers), it would hide wg's exit status. */
+	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2) {
 		show_usage(stderr);
 		return 2;

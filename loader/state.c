@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -67,28 +68,39 @@ static int variant_of(const char *prog_name)
 	return -1;
 }
 
-/* The map fd slot of st for a map of ours named NAME, or NULL. */
-static int *map_slot(struct ks_state *st, const char *name)
-{
-	const struct {
-		const char *name;
-		int *fd;
-	} maps[] = {
-		{ "wgks_policy", &st->policy_fd },     { "wgks_stats", &st->stats_fd },
-		{ "wgks_unmanaged", &st->unmanaged_fd }, { "wgks_endpoints", &st->endpoints_fd },
-		{ "wgks_allow4", &st->allow4_fd },     { "wgks_allow6", &st->allow6_fd },
-		{ "wgks_events", &st->events_fd },     { "wgks_watch", &st->watch_fd },
-		{ "wgks_evlimit", &st->evlimit_fd },
-	};
+/* The maps a found program must have, with the layout this binary writes. */
+struct map_spec {
+	const char *name;
+	size_t fd_offset; /* of its fd in struct ks_state */
+	uint32_t key_size;
+	uint32_t value_size;
+};
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		if (!strcmp(name, maps[i].name))
-			return maps[i].fd;
-	}
-	return NULL;
+#define MAP(n, field, k, v) { n, offsetof(struct ks_state, field), k, v }
+static const struct map_spec our_maps[] = {
+	MAP("wgks_policy", policy_fd, 8, sizeof(struct wgks_policy)),
+	MAP("wgks_stats", stats_fd, 8, sizeof(struct wgks_counters)),
+	MAP("wgks_unmanaged", unmanaged_fd, 4, sizeof(struct wgks_counters)),
+	MAP("wgks_endpoints", endpoints_fd, sizeof(struct wgks_endpoint_key),
+	    sizeof(struct wgks_owners)),
+	MAP("wgks_allow4", allow4_fd, sizeof(struct wgks_allow4_key), sizeof(struct wgks_owners)),
+	MAP("wgks_allow6", allow6_fd, sizeof(struct wgks_allow6_key), sizeof(struct wgks_owners)),
+	MAP("wgks_events", events_fd, 0, 0),
+	MAP("wgks_watch", watch_fd, 4, sizeof(struct wgks_watch)),
+	MAP("wgks_evlimit", evlimit_fd, 8, sizeof(struct wgks_evlimit)),
+};
+#define N_OUR_MAPS (sizeof(our_maps) / sizeof(our_maps[0]))
+
+static int *map_fd(struct ks_state *st, const struct map_spec *m)
+{
+	return (int *)((char *)st + m->fd_offset);
 }
 
-/* Open the maps of a found program by their names. */
+/*
+ * Open the maps of a found program by their names, refusing any whose
+ * layout differs from ours: copying a value of another size in or out
+ * would corrupt memory or the policy (another version of wgks-bpf).
+ */
 static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		     const uint32_t *map_ids)
 {
@@ -96,23 +108,34 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		struct bpf_map_info minfo = { 0 };
 		uint32_t len = sizeof(minfo);
 		int fd = bpf_map_get_fd_by_id(map_ids[i]);
-		int *slot = NULL;
+		const struct map_spec *m = NULL;
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &minfo, &len) == 0)
-			slot = map_slot(st, minfo.name);
-		if (slot && *slot < 0)
-			*slot = fd;
+		for (size_t j = 0; j < N_OUR_MAPS && !bpf_obj_get_info_by_fd(fd, &minfo, &len); j++) {
+			if (!strcmp(minfo.name, our_maps[j].name)) {
+				m = &our_maps[j];
+				break;
+			}
+		}
+		if (m && (minfo.key_size != m->key_size || minfo.value_size != m->value_size)) {
+			err("program %s (id %u) was loaded by another version of wgks-bpf (map %s "
+			    "differs); detach it with that version, or `bpftool cgroup detach`",
+			    st->prog_name, st->prog_id, m->name);
+			close(fd);
+			return -1;
+		}
+		if (m && *map_fd(st, m) < 0)
+			*map_fd(st, m) = fd;
 		else
 			close(fd);
 	}
-	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0 ||
-	    st->endpoints_fd < 0 || st->allow4_fd < 0 || st->allow6_fd < 0 ||
-	    st->events_fd < 0 || st->watch_fd < 0 || st->evlimit_fd < 0) {
-		err("program %s (id %u) lacks its maps: not ours, or from another version?",
-		    st->prog_name, st->prog_id);
-		return -1;
+	for (size_t j = 0; j < N_OUR_MAPS; j++) {
+		if (*map_fd(st, &our_maps[j]) < 0) {
+			err("program %s (id %u) was loaded by another version of wgks-bpf "
+			    "(it has no map %s)", st->prog_name, st->prog_id, our_maps[j].name);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -335,13 +358,17 @@ int ks_attach(struct ks_state *st, int cgroup_fd)
 
 int ks_detach(struct ks_state *st, int cgroup_fd)
 {
-	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
-		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
-		return -1;
-	}
+	/*
+	 * sock_ops first: it is found through the egress program, so if this
+	 * fails the next detach can still find and remove both.
+	 */
 	if (st->sockops_fd >= 0 &&
 	    bpf_prog_detach2(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS)) {
 		err("cannot detach program %u: %s", st->sockops_id, strerror(errno));
+		return -1;
+	}
+	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
+		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
 		return -1;
 	}
 	return 0;
