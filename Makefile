@@ -5,6 +5,8 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -69,18 +71,28 @@ wgks-bpf: $(LOADER_OBJS)
 
 -include $(LOADER_OBJS:.o=.d)
 
-$(OUTPUT)/wgks-bpf-lockdown.service: loader/wgks-bpf-lockdown.service.in | $(OUTPUT)
+# Installed files that name the binary's path.
+DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
+	$(OUTPUT)/nm-dispatcher.sh
+$(OUTPUT)/%: loader/dist/%.in | $(OUTPUT)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh | $(OUTPUT)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
-install: wgks-bpf $(OUTPUT)/wgks-bpf-lockdown.service
+install: wgks-bpf $(DIST_GENERATED)
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
-	install -D -m 0644 loader/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	install -D -m 0644 loader/dist/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
 	install -D -m 0644 $(OUTPUT)/wgks-bpf-lockdown.service \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
+	install -D -m 0644 $(OUTPUT)/wgks-bpf@.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service
+	install -D -m 0644 loader/dist/wgks-bpf.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf
+	install -D -m 0755 $(OUTPUT)/nm-dispatcher.sh $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
-		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf
