@@ -4,6 +4,9 @@
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -31,7 +34,8 @@ LIBBPF_LIBS := -l:libbpf.a -lelf -lz
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules with no BPF in them: what the unit tests link.
-PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c
+PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c \
+	loader/prefix.c loader/keys.c
 
 ifeq ($(V),1)
 Q =
@@ -49,7 +53,7 @@ all: wgks-bpf
 $(OUTPUT) $(OUTPUT)/loader $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c include/wgks.h | $(OUTPUT)
+$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c $(wildcard bpf/*.h) include/wgks.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -67,12 +71,28 @@ wgks-bpf: $(LOADER_OBJS)
 
 -include $(LOADER_OBJS:.o=.d)
 
-install: wgks-bpf
+# Installed files that name the binary's path.
+DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
+	$(OUTPUT)/nm-dispatcher.sh
+$(OUTPUT)/%: loader/dist/%.in | $(OUTPUT)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh | $(OUTPUT)
+	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+
+install: wgks-bpf $(DIST_GENERATED)
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
-	install -D -m 0644 loader/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	install -D -m 0644 loader/dist/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	install -D -m 0644 $(OUTPUT)/wgks-bpf-lockdown.service \
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
+	install -D -m 0644 $(OUTPUT)/wgks-bpf@.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service
+	install -D -m 0644 loader/dist/wgks-bpf.bash-completion \
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf
+	install -D -m 0755 $(OUTPUT)/nm-dispatcher.sh $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Types shared by the BPF program (bpf/killswitch.bpf.c) and the loader.
+ * Types shared by the BPF programs (bpf/killswitch.bpf.c) and the loader.
  * Fixed-width __u32/__u64 fields only: both sides must agree byte for byte,
  * and the maps carry this layout as BTF so bpftool prints named fields.
  */
@@ -13,6 +13,10 @@
 #define WGKS_MAX_TUNNELS 8
 /* Network namespaces with a policy at once. */
 #define WGKS_MAX_NETNS 1024
+/* Peer endpoints (tunnels with fwmark off), all namespaces together. */
+#define WGKS_MAX_ENDPOINTS 4096
+/* Allowed prefixes (--allow-lan, --allow), per family, all namespaces together. */
+#define WGKS_MAX_PREFIXES 16384
 /* IFNAMSIZ, without pulling <net/if.h> into BPF code. */
 #define WGKS_IFNAMSIZ 16
 
@@ -23,6 +27,8 @@ enum wgks_reason {
 	WGKS_REASON_FWMARK,        /* carries a tunnel's fwmark: pass */
 	WGKS_REASON_LOCAL,         /* leaves via loopback: pass */
 	WGKS_REASON_LINK,          /* IPv6 NDP / MLD: pass */
+	WGKS_REASON_ENDPOINT,      /* UDP to a peer endpoint of a tunnel with fwmark off: pass */
+	WGKS_REASON_LAN,           /* to an allowed prefix, not DNS: pass */
 	WGKS_REASON_BLOCKED,       /* anything else: drop */
 	WGKS_REASON_MAX,
 };
@@ -38,23 +44,117 @@ enum wgks_variant {
 	WGKS_VARIANT_MAX,
 };
 
+/* One protected tunnel. A free slot has an empty name and ifindex 0. */
 struct wgks_tunnel {
 	char name[WGKS_IFNAMSIZ]; /* to find it again once the interface is gone */
 	__u32 ifindex;            /* egress device that passes (row 2) */
-	__u32 fwmark;             /* skb->mark that passes (row 3); 0 = none */
+	__u32 fwmark;             /* skb->mark that passes (row 3); 0 = off (row 6) */
 };
 
-/* Value of wgks_policy, keyed by network namespace cookie (__u64). */
+/* wgks_policy.flags */
+#define WGKS_F_LOCKDOWN  (1u << 0) /* keep the policy with no tunnel at all */
+#define WGKS_F_ENDPOINTS (1u << 1) /* wgks_endpoints has entries for this namespace */
+#define WGKS_F_ALLOW     (1u << 2) /* wgks_allow4/6 have entries for this namespace */
+
+/*
+ * Value of wgks_policy, keyed by network namespace cookie (__u64). Tunnel
+ * slots keep their place while others come and go: wgks_owners bitmasks
+ * name them by index.
+ */
 struct wgks_policy {
-	__u32 ntunnels; /* entries used in tunnels[] */
-	__u32 flags;    /* reserved, 0 */
+	__u32 ntunnels; /* slots to look at: highest used slot + 1 */
+	__u32 flags;    /* WGKS_F_* */
 	struct wgks_tunnel tunnels[WGKS_MAX_TUNNELS];
+};
+
+/* Which tunnel slots asked for an endpoint or prefix entry (bit i = slot i). */
+struct wgks_owners {
+	__u32 tunnels;
+};
+
+/* Key of wgks_endpoints: UDP to this address and port passes (row 6). */
+struct wgks_endpoint_key {
+	__u64 netns;
+	__u8 family; /* 4 or 6 */
+	__u8 pad;    /* 0 */
+	__be16 port;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes */
+	__u32 pad2;    /* explicit: hashed keys must have no unset bytes */
+};
+
+/*
+ * Keys of the LPM tries wgks_allow4 and wgks_allow6 (row 7). The trie
+ * matches prefixlen bits of netns then addr, so entries are inserted with
+ * prefixlen 64 + the prefix length: only the namespace's own entries match.
+ */
+struct wgks_allow4_key {
+	__u32 prefixlen;
+	__u32 netns[2]; /* the cookie's bytes, as in memory */
+	__u8 addr[4];
+};
+
+struct wgks_allow6_key {
+	__u32 prefixlen;
+	__u32 netns[2];
+	__u8 addr[16];
 };
 
 /* Value of wgks_stats (per CPU), keyed like wgks_policy. */
 struct wgks_counters {
 	__u64 packets[WGKS_REASON_MAX];
 	__u64 bytes[WGKS_REASON_MAX];
+};
+
+/* Fail fast: what the programs know of a connecting socket (wgks_failfast). */
+enum wgks_ff_state {
+	WGKS_FF_WATCHING = 1, /* route looks blocked: short SYN timer, first SYN pending */
+	WGKS_FF_PASSED,       /* a SYN passed after all (rerouted): leave it alone */
+	WGKS_FF_BLOCKED,      /* the SYN was dropped: one retry, then ETIMEDOUT */
+};
+
+struct wgks_failfast {
+	__u8 state;          /* enum wgks_ff_state */
+	__u8 syncnt_changed; /* we set TCP_SYNCNT; saved_syncnt is the old value */
+	__u8 saved_syncnt;
+	__u8 pad;
+};
+
+/*
+ * Blocked packets, for `wgks-bpf watch`: sent through a ring buffer only
+ * while a watcher keeps wgks_watch's deadline in the future, and at most
+ * WGKS_EVENTS_PER_SEC a second per namespace and CPU (WGKS_EVENTS_BURST at
+ * once); the rest are counted as suppressed.
+ */
+#define WGKS_EVENTS_PER_SEC 100
+#define WGKS_EVENTS_BURST 20
+#define WGKS_EVENTS_RINGBUF (256 * 1024)
+
+struct wgks_watch {
+	__u64 deadline_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns); 0: no one watches */
+};
+
+/* Per namespace and CPU: the token bucket of the event rate limit. */
+struct wgks_evlimit {
+	__u64 last_ns;    /* when tokens were last topped up */
+	__u64 tokens;     /* events that may go out now */
+	__u64 suppressed; /* events not sent since the last one that was */
+};
+
+struct wgks_event {
+	__u64 time_ns; /* bpf_ktime_get_ns() */
+	__u64 netns;
+	__u64 cgroup_id;
+	__u64 suppressed; /* on this CPU, in this namespace, since the previous event */
+	__u32 uid;        /* of the socket */
+	__u32 ifindex;    /* output device, in the packet's namespace */
+	__u32 len;
+	__u8 family;      /* 4 or 6 */
+	__u8 proto;
+	__be16 sport;
+	__be16 dport;
+	__u8 pad[2];
+	__u8 saddr[16];
+	__u8 daddr[16];
 };
 
 /* Program names start with this, so user space finds them on the cgroup. */

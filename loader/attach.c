@@ -2,94 +2,122 @@
 /*
  * attach IFACE: protect a tunnel in this network namespace. The namespace's
  * whole policy is one map value, replaced in one update: a second attach
- * changes it in place and there is no moment without protection.
+ * changes it in place and there is no moment without protection. What the
+ * tunnel lets through besides itself (its peers' endpoints when its fwmark
+ * is off, allowed prefixes) goes in first.
  */
-#include <errno.h>
 #include <net/if.h>
-#include <string.h>
-#include <bpf/bpf.h>
 #include "context.h"
+#include "keys.h"
 #include "log.h"
 #include "netns.h"
+#include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
+#include "privs.h"
 #include "subcommands.h"
 #include "wg.h"
 
-static int resolve_fwmark(const struct attach_opts *o, uint32_t *fwmark)
+/* Peers one tunnel with fwmark off can have. */
+#define MAX_PEERS 64
+
+struct tunnel_setup {
+	uint32_t ifindex;
+	uint32_t fwmark;
+	struct endpoint peers[MAX_PEERS]; /* fwmark off: what passes instead */
+	int npeers;
+};
+
+/* Everything about the interface, asked before anything changes. */
+static int inspect_tunnel(const struct attach_opts *o, struct tunnel_setup *t)
 {
-	if (o->fwmark_given)
-		*fwmark = o->fwmark;
-	else if (wg_fwmark(o->ifname, fwmark))
+	t->ifindex = if_nametoindex(o->ifname);
+	if (!t->ifindex) {
+		err("%s: no such interface in this network namespace", o->ifname);
 		return -1;
-	if (*fwmark == 0) {
-		/* Its encrypted packets would match no rule and be dropped. */
-		err("%s: fwmark is off: WireGuard's own packets could not leave; set "
-		    "FwMark (wg-quick sets one when AllowedIPs has a /0) or give "
-		    "--fwmark N", o->ifname);
+	}
+	if (o->fwmark_given)
+		t->fwmark = o->fwmark;
+	else if (wg_fwmark(o->ifname, &t->fwmark))
+		return -1;
+	if (t->fwmark)
+		return 0;
+	/* No mark on its own packets: let UDP to its peers through instead (row 6). */
+	t->npeers = wg_endpoints(o->ifname, t->peers, MAX_PEERS);
+	if (t->npeers < 0)
+		return -1;
+	if (t->npeers == 0) {
+		err("%s: fwmark is off and no peer has an endpoint: its own packets could "
+		    "not leave; set an Endpoint or a FwMark", o->ifname);
 		return -1;
 	}
 	return 0;
 }
 
-/* Write this namespace's policy with the tunnel added (or updated). */
-static int write_policy(struct ks_ctx *c, uint64_t netns, const struct attach_opts *o,
-			uint32_t ifindex, uint32_t fwmark)
+/* The entries this tunnel owns: peer endpoints and allowed prefixes. */
+static int add_allowances(struct ks_ctx *c, uint64_t netns, int slot,
+			  const struct attach_opts *o, const struct tunnel_setup *t)
 {
-	struct wgks_policy p = { 0 };
-	int created;
+	struct owned_map m[OWNED_MAX];
+	unsigned char key[sizeof(struct wgks_allow6_key)];
+	struct prefix lan;
 
-	if (bpf_map_lookup_elem(c->st.policy_fd, &netns, &p) && errno != ENOENT) {
-		err("cannot read the policy: %s", strerror(errno));
-		return -1;
+	owned_maps(&c->st, m);
+	for (int i = 0; i < t->npeers; i++) {
+		struct wgks_endpoint_key k;
+
+		endpoint_key(netns, &t->peers[i], &k);
+		if (owned_add(&m[OWNED_ENDPOINTS], &k, slot))
+			return -1;
 	}
-	if (policy_set_tunnel(&p, o->ifname, ifindex, fwmark)) {
-		err("%s: this namespace already protects %d tunnels, the most it can",
-		    o->ifname, WGKS_MAX_TUNNELS);
-		return -1;
+	for (int i = 0; i < o->nallow; i++) {
+		allow_key(netns, &o->allow[i], key);
+		if (owned_add(&m[o->allow[i].family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot))
+			return -1;
 	}
-	/* Counters first: the program only looks them up, never creates them. */
-	created = ks_stats_create(&c->st, netns);
-	if (created < 0)
-		return -1;
-	if (bpf_map_update_elem(c->st.policy_fd, &netns, &p, BPF_ANY)) {
-		err("cannot write the policy: %s", strerror(errno));
-		if (created)
-			bpf_map_delete_elem(c->st.stats_fd, &netns);
-		return -1;
+	for (int i = 0; o->allow_lan && lan_prefixes[i]; i++) {
+		parse_prefix(lan_prefixes[i], &lan);
+		allow_key(netns, &lan, key);
+		if (owned_add(&m[lan.family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot))
+			return -1;
 	}
 	return 0;
 }
 
 int attach_main(int argc, char **argv)
 {
-	struct ks_ctx c;
+	static struct tunnel_setup t;
+	struct ks_ctx c = KS_CTX_INIT;
 	struct attach_opts o;
-	uint32_t ifindex, fwmark;
+	struct wgks_policy p;
 	uint64_t netns;
-	int ret = 1;
+	int slot, ret = 1;
 
 	if (parse_attach_args(argc, argv, &o))
 		return 2;
-	if (ctx_open(&c, o.cgroup, true))
-		goto out;
-	ifindex = if_nametoindex(o.ifname);
-	if (!ifindex) {
-		err("%s: no such interface in this network namespace", o.ifname);
-		goto out;
-	}
-	if (resolve_fwmark(&o, &fwmark))
+	/* Ask wg before taking the lock: a hung wg must not block every PostUp. */
+	if (privs_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, true))
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;
-	if (netns_current_id(&netns))
+	if (netns_current_id(&netns) || ns_read(&c.st, netns, &p) < 0)
 		goto out;
-	if (write_policy(&c, netns, &o, ifindex, fwmark))
+	slot = policy_set_tunnel(&p, o.ifname, t.ifindex, t.fwmark);
+	if (slot < 0) {
+		err("%s: this namespace already protects %d tunnels, the most it can", o.ifname,
+		    WGKS_MAX_TUNNELS);
 		goto out;
-	/* Attach only once the policy is in: never a program without it. */
-	if (!c.found && ks_attach(&c.st, c.cgroup_fd))
+	}
+	if (ns_prune(&c.st, netns, &p, slot) || add_allowances(&c, netns, slot, &o, &t))
 		goto out;
-	info("%s protected (ifindex %u, fwmark 0x%x)", o.ifname, ifindex, fwmark);
+	ns_update_flags(&c.st, netns, &p);
+	if (ns_commit(&c, netns, &p))
+		goto out;
+	if (t.fwmark)
+		info("%s protected (ifindex %u, fwmark 0x%x)", o.ifname, t.ifindex, t.fwmark);
+	else
+		info("%s protected (ifindex %u, fwmark off: UDP to %d peer endpoint%s passes)",
+		     o.ifname, t.ifindex, t.npeers, t.npeers == 1 ? "" : "s");
 	ret = 0;
 out:
 	ctx_close(&c);

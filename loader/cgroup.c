@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
@@ -95,4 +96,58 @@ int cgroup_open_root(const char *path, char *where, size_t wheresz)
 	}
 	snprintf(where, wheresz, "cgroup2 root (private mount)");
 	return fd;
+}
+
+/* Depth-first search below DIRFD (closed here) for inode ID. */
+static int find_inode(int dirfd, uint64_t id, char *path, size_t len, size_t size, int depth)
+{
+	DIR *d = fdopendir(dirfd);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d) {
+		close(dirfd);
+		return -1;
+	}
+	while (ret && depth < 32 && (de = readdir(d))) {
+		struct stat st;
+		int sub, n;
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW))
+			continue;
+		n = snprintf(path + len, size - len, "/%s", de->d_name);
+		if (n < 0 || (size_t)n >= size - len)
+			continue;
+		if ((uint64_t)st.st_ino == id) {
+			ret = 0;
+			break;
+		}
+		sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0)
+			ret = find_inode(sub, id, path, len + (size_t)n, size, depth + 1);
+		if (ret)
+			path[len] = '\0';
+	}
+	closedir(d);
+	return ret;
+}
+
+int cgroup_path_of_id(int root_fd, uint64_t id, char *buf, size_t bufsz)
+{
+	struct stat st;
+	int fd;
+
+	if (bufsz < 2 || fstat(root_fd, &st))
+		return -1;
+	if ((uint64_t)st.st_ino == id) {
+		strcpy(buf, "/");
+		return 0;
+	}
+	fd = openat(root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	buf[0] = '\0';
+	return find_inode(fd, id, buf, 0, bufsz, 0);
 }

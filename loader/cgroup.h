@@ -4,6 +4,7 @@
 #define WGKS_CGROUP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -19,5 +20,11 @@ int cgroup2_mount_from(FILE *mounts, char *buf, size_t bufsz);
  * Returns a directory fd and names it in where; -1 after err().
  */
 int cgroup_open_root(const char *path, char *where, size_t wheresz);
+
+/*
+ * The path below the cgroup2 root ROOT_FD of the cgroup whose id is ID
+ * (a cgroup's id is its directory's inode number). 0, or -1 if not found.
+ */
+int cgroup_path_of_id(int root_fd, uint64_t id, char *buf, size_t bufsz);
 
 #endif

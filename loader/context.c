@@ -9,13 +9,13 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 {
 	int found;
 
-	*c = (struct ks_ctx){ .cgroup_fd = -1, .lock_fd = -1, .st = KS_STATE_INIT };
+	*c = (struct ks_ctx)KS_CTX_INIT;
 	if (privs_check() || ks_kernel_check())
 		return -1;
 	c->cgroup_fd = cgroup_open_root(cgroup_path, c->cgroup, sizeof(c->cgroup));
 	if (c->cgroup_fd < 0)
 		return -1;
-	if (lock && (c->lock_fd = lock_take()) < 0)
+	if (lock && lock_take(c->cgroup_fd))
 		return -1;
 	found = ks_find(&c->st, c->cgroup_fd);
 	if (found < 0)
@@ -27,8 +27,7 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 void ctx_close(struct ks_ctx *c)
 {
 	ks_close(&c->st);
-	lock_release(c->lock_fd);
 	if (c->cgroup_fd >= 0)
-		close(c->cgroup_fd);
-	c->cgroup_fd = c->lock_fd = -1;
+		close(c->cgroup_fd); /* and the lock with it */
+	c->cgroup_fd = -1;
 }

@@ -8,12 +8,14 @@
 #include "state.h"
 
 struct ks_ctx {
-	int cgroup_fd;
+	int cgroup_fd;    /* also the lock, when taken */
 	char cgroup[256]; /* where it was found, for messages */
-	int lock_fd;
 	struct ks_state st;
 	bool found; /* st holds the attached program */
 };
+
+/* Safe to ctx_close() before or after a failed ctx_open(). */
+#define KS_CTX_INIT { .cgroup_fd = -1, .st = KS_STATE_INIT }
 
 /*
  * Check privileges and kernel, open the root cgroup (or cgroup_path), take

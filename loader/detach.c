@@ -2,9 +2,10 @@
 /*
  * detach [IFACE]: stop protecting one tunnel (or all) of this namespace.
  * Works by name, so it also cleans up after a crash that took the
- * interface away. When no namespace has a policy left, the program is
- * detached and its maps go with it. detach --all removes every namespace's
- * policy: the way out when a namespace was deleted without detach.
+ * interface away. Lockdown stays. When no namespace has a policy left, the
+ * programs are detached and the maps go with them. detach --all removes
+ * every namespace's policy: the way out when a namespace was deleted
+ * without detach.
  */
 #include <errno.h>
 #include <string.h>
@@ -12,73 +13,65 @@
 #include "context.h"
 #include "log.h"
 #include "netns.h"
+#include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
 #include "subcommands.h"
 
-/* Remove IFNAME (NULL: all) from this namespace's policy. 0, or -1 after err(). */
-static int remove_from_policy(struct ks_ctx *c, uint64_t netns, const char *ifname)
+/* Remove IFNAME (NULL: all tunnels) from this namespace's policy. */
+static int detach_here(struct ks_ctx *c, const char *ifname)
 {
 	struct wgks_policy p;
+	uint64_t netns;
+	int found;
 
-	if (bpf_map_lookup_elem(c->st.policy_fd, &netns, &p)) {
-		if (errno != ENOENT) {
-			err("cannot read the policy: %s", strerror(errno));
-			return -1;
-		}
+	if (netns_current_id(&netns))
+		return -1;
+	found = ns_read(&c->st, netns, &p);
+	if (found < 0)
+		return -1;
+	if (!found) {
 		info("no tunnel is protected in this network namespace; nothing to do");
 		return 0;
 	}
-	if (ifname && !policy_remove_tunnel(&p, ifname)) {
+	if (ifname && policy_remove_tunnel(&p, ifname) < 0) {
 		info("%s: not protected in this network namespace; nothing to do", ifname);
 		return 0;
 	}
-	if (ifname && p.ntunnels > 0) {
-		if (bpf_map_update_elem(c->st.policy_fd, &netns, &p, BPF_EXIST)) {
-			err("cannot write the policy: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
+	if (!ifname) {
+		memset(p.tunnels, 0, sizeof(p.tunnels));
+		p.ntunnels = 0;
 	}
-	if (bpf_map_delete_elem(c->st.policy_fd, &netns)) {
-		err("cannot remove the policy: %s", strerror(errno));
+	if (ns_prune(&c->st, netns, &p, -1))
 		return -1;
-	}
-	bpf_map_delete_elem(c->st.stats_fd, &netns);
-	return 0;
+	if ((p.flags & WGKS_F_LOCKDOWN) && policy_count_tunnels(&p) == 0)
+		info("lockdown stays on: this namespace stays blocked (wgks-bpf lockdown off "
+		     "ends it)");
+	return ns_commit(c, netns, &p);
 }
 
-/* Every namespace's policy and counters. 0, or -1 after err(). */
-static int remove_all(struct ks_ctx *c)
+/* Empty every map; the caller detaches the programs. */
+static int detach_everywhere(struct ks_ctx *c)
 {
-	uint64_t key;
+	int fds[] = { c->st.policy_fd,    c->st.stats_fd,  c->st.evlimit_fd,
+		      c->st.endpoints_fd, c->st.allow4_fd, c->st.allow6_fd };
+	unsigned char key[sizeof(struct wgks_allow6_key)];
 
-	while (bpf_map_get_next_key(c->st.policy_fd, NULL, &key) == 0) {
-		if (bpf_map_delete_elem(c->st.policy_fd, &key)) {
-			err("cannot remove the policy of netns %llu: %s",
-			    (unsigned long long)key, strerror(errno));
-			return -1;
+	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		while (bpf_map_get_next_key(fds[i], NULL, key) == 0) {
+			if (bpf_map_delete_elem(fds[i], key)) {
+				err("cannot empty a map: %s", strerror(errno));
+				return -1;
+			}
 		}
 	}
-	while (bpf_map_get_next_key(c->st.stats_fd, NULL, &key) == 0) {
-		if (bpf_map_delete_elem(c->st.stats_fd, &key))
-			break; /* counters only: the policy is gone */
-	}
-	return 0;
-}
-
-static bool policy_empty(int policy_fd)
-{
-	uint64_t key;
-
-	return bpf_map_get_next_key(policy_fd, NULL, &key) && errno == ENOENT;
+	return ks_detach(&c->st, c->cgroup_fd);
 }
 
 int detach_main(int argc, char **argv)
 {
 	struct detach_opts o;
 	struct ks_ctx c;
-	uint64_t netns;
 	int ret = 1;
 
 	if (parse_detach_args(argc, argv, &o))
@@ -90,13 +83,7 @@ int detach_main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (o.all) {
-		if (remove_all(&c))
-			goto out;
-	} else if (netns_current_id(&netns) || remove_from_policy(&c, netns, o.ifname)) {
-		goto out;
-	}
-	if (policy_empty(c.st.policy_fd) && ks_detach(&c.st, c.cgroup_fd))
+	if (o.all ? detach_everywhere(&c) : detach_here(&c, o.ifname))
 		goto out;
 	ret = 0;
 out:

@@ -1,42 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <fcntl.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <unistd.h>
+#include <time.h>
 #include "lock.h"
 #include "log.h"
 
-/* /run is shared by `ip netns exec` and the host; $WGKS_LOCK moves it for tests. */
-static const char *lock_path(void)
+#define RETRY_NS 20000000L /* 20 ms */
+
+int lock_take(int cgroup_fd)
 {
-	const char *p = getenv("WGKS_LOCK");
+	struct timespec pause = { .tv_nsec = RETRY_NS };
+	long waited_ns = 0;
 
-	return p && *p ? p : WGKS_LOCK_PATH;
-}
-
-int lock_take(void)
-{
-	const char *path = lock_path();
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		err("lock %s: %s", path, strerror(errno));
-		return -1;
+	/* The lock goes with the fd: closing the cgroup fd releases it. */
+	while (flock(cgroup_fd, LOCK_EX | LOCK_NB)) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			err("cannot lock the cgroup: %s", strerror(errno));
+			return -1;
+		}
+		if (waited_ns >= LOCK_TIMEOUT_S * 1000000000L) {
+			err("another wgks-bpf has held the lock for %d s; try again", LOCK_TIMEOUT_S);
+			return -1;
+		}
+		nanosleep(&pause, NULL);
+		waited_ns += RETRY_NS;
 	}
-	while (flock(fd, LOCK_EX)) {
-		if (errno == EINTR)
-			continue;
-		err("lock %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-void lock_release(int fd)
-{
-	if (fd >= 0)
-		close(fd);
+	return 0;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* wgks-bpf: command table and dispatch. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include "log.h"
@@ -15,11 +16,16 @@ static const struct {
 	const char *args;
 	const char *description;
 } commands[] = {
-	{ "attach", attach_main, "IFACE [--fwmark N|auto] [--cgroup PATH]",
+	{ "attach", attach_main,
+	  "IFACE [--fwmark N|auto|off] [--allow-lan] [--allow CIDR]... [--cgroup PATH]",
 	  "Block all traffic of this network namespace that bypasses IFACE" },
 	{ "detach", detach_main, "[IFACE | --all] [--cgroup PATH]",
 	  "Stop protecting IFACE (default: every tunnel of this namespace;\n"
 	  "      --all: of every namespace)" },
+	{ "lockdown", lockdown_main, "on|off [--cgroup PATH]",
+	  "Keep blocking this namespace even with no tunnel protected" },
+	{ "watch", watch_main, "[--json] [--cgroup PATH]",
+	  "Print one line per blocked packet, as it happens (rate-limited)" },
 	{ "status", status_main, "[--json] [--cgroup PATH]",
 	  "Show the policy per namespace and its counters (exit 3: not protected here)" },
 };
@@ -57,6 +63,8 @@ int main(int argc, char **argv)
 {
 	argc = strip_verbose(argc, argv);
 	log_setup_libbpf();
+	/* Inherited as ignored (some service managers), it would hide wg's exit status. */
+	signal(SIGCHLD, SIG_DFL);
 	if (argc < 2) {
 		show_usage(stderr);
 		return 2;

@@ -63,9 +63,24 @@ static int unknown_option(char **argv, const char *arg)
 	return -1;
 }
 
+static int take_allow(char **argv, const char *cidr, struct attach_opts *o)
+{
+	if (o->nallow == MAX_ALLOW_ARGS) {
+		err("%s: more than %d --allow prefixes", argv[0], MAX_ALLOW_ARGS);
+		return -1;
+	}
+	if (!parse_prefix(cidr, &o->allow[o->nallow])) {
+		err("%s: --allow needs an address or prefix with no host bits set "
+		    "(10.1.0.0/16, fd00::/8): `%s'", argv[0], cidr);
+		return -1;
+	}
+	o->nallow++;
+	return 0;
+}
+
 int parse_attach_args(int argc, char **argv, struct attach_opts *o)
 {
-	const char *fwmark = NULL;
+	const char *fwmark = NULL, *allow = NULL;
 
 	memset(o, 0, sizeof(*o));
 	for (int i = 1; i < argc; i++) {
@@ -75,6 +90,11 @@ int parse_attach_args(int argc, char **argv, struct attach_opts *o)
 		    (r = take_value(argc, argv, &i, "--cgroup", &o->cgroup)) != 0) {
 			if (r < 0)
 				return -1;
+		} else if ((r = take_value(argc, argv, &i, "--allow", &allow)) != 0) {
+			if (r < 0 || take_allow(argv, allow, o))
+				return -1;
+		} else if (!strcmp(argv[i], "--allow-lan")) {
+			o->allow_lan = true;
 		} else if (argv[i][0] == '-') {
 			return unknown_option(argv, argv[i]);
 		} else if (take_ifname(argv, argv[i], &o->ifname)) {
@@ -139,5 +159,33 @@ int parse_status_args(int argc, char **argv, struct status_opts *o)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+int parse_lockdown_args(int argc, char **argv, struct lockdown_opts *o)
+{
+	const char *state = NULL;
+
+	memset(o, 0, sizeof(*o));
+	for (int i = 1; i < argc; i++) {
+		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
+
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			continue;
+		if (argv[i][0] == '-')
+			return unknown_option(argv, argv[i]);
+		if (state) {
+			err("%s: unexpected argument `%s'", argv[0], argv[i]);
+			return -1;
+		}
+		state = argv[i];
+	}
+	if (!state || (strcmp(state, "on") && strcmp(state, "off"))) {
+		err("%s: say on or off", argv[0]);
+		return -1;
+	}
+	o->on = !strcmp(state, "on");
 	return 0;
 }

@@ -2,58 +2,88 @@
 #include <string.h>
 #include "policy.h"
 
-static void remove_at(struct wgks_policy *p, uint32_t i)
+static bool slot_used(const struct wgks_tunnel *t)
 {
-	memmove(&p->tunnels[i], &p->tunnels[i + 1],
-		(p->ntunnels - i - 1) * sizeof(p->tunnels[0]));
-	p->ntunnels--;
-	memset(&p->tunnels[p->ntunnels], 0, sizeof(p->tunnels[0]));
+	return t->name[0] != '\0';
 }
 
 static bool same_name(const struct wgks_tunnel *t, const char *name)
 {
-	return !strncmp(t->name, name, sizeof(t->name));
+	return slot_used(t) && !strncmp(t->name, name, sizeof(t->name));
+}
+
+/* The program looks at slots below ntunnels: one past the last used. */
+static void update_count(struct wgks_policy *p)
+{
+	p->ntunnels = 0;
+	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (slot_used(&p->tunnels[i]))
+			p->ntunnels = i + 1;
+	}
+}
+
+static void clear_slot(struct wgks_policy *p, int i)
+{
+	memset(&p->tunnels[i], 0, sizeof(p->tunnels[i]));
 }
 
 int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
 		      uint32_t fwmark)
 {
-	struct wgks_tunnel *t;
+	int slot = -1;
 
-	if (p->ntunnels > WGKS_MAX_TUNNELS)
-		return -1;
-	for (uint32_t i = 0; i < p->ntunnels;) {
-		if (same_name(&p->tunnels[i], name) || p->tunnels[i].ifindex == ifindex)
-			remove_at(p, i);
-		else
-			i++;
+	/* The same name keeps its slot; a stale entry with this ifindex goes. */
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (same_name(&p->tunnels[i], name))
+			slot = i;
+		else if (slot_used(&p->tunnels[i]) && p->tunnels[i].ifindex == ifindex)
+			clear_slot(p, i);
 	}
-	if (p->ntunnels == WGKS_MAX_TUNNELS)
+	for (int i = 0; i < WGKS_MAX_TUNNELS && slot < 0; i++) {
+		if (!slot_used(&p->tunnels[i]))
+			slot = i;
+	}
+	if (slot < 0)
 		return -1;
-	t = &p->tunnels[p->ntunnels++];
-	memset(t, 0, sizeof(*t));
-	strncpy(t->name, name, sizeof(t->name) - 1);
-	t->ifindex = ifindex;
-	t->fwmark = fwmark;
-	return 0;
+	clear_slot(p, slot);
+	strncpy(p->tunnels[slot].name, name, sizeof(p->tunnels[slot].name) - 1);
+	p->tunnels[slot].ifindex = ifindex;
+	p->tunnels[slot].fwmark = fwmark;
+	update_count(p);
+	return slot;
 }
 
-bool policy_remove_tunnel(struct wgks_policy *p, const char *name)
+int policy_remove_tunnel(struct wgks_policy *p, const char *name)
 {
-	for (uint32_t i = 0; i < p->ntunnels && i < WGKS_MAX_TUNNELS; i++) {
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
 		if (same_name(&p->tunnels[i], name)) {
-			remove_at(p, i);
-			return true;
+			clear_slot(p, i);
+			update_count(p);
+			return i;
 		}
 	}
-	return false;
+	return -1;
 }
 
 const struct wgks_tunnel *policy_find_tunnel(const struct wgks_policy *p, const char *name)
 {
-	for (uint32_t i = 0; i < p->ntunnels && i < WGKS_MAX_TUNNELS; i++) {
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
 		if (same_name(&p->tunnels[i], name))
 			return &p->tunnels[i];
 	}
 	return NULL;
+}
+
+unsigned policy_count_tunnels(const struct wgks_policy *p)
+{
+	unsigned n = 0;
+
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++)
+		n += slot_used(&p->tunnels[i]);
+	return n;
+}
+
+bool policy_is_empty(const struct wgks_policy *p)
+{
+	return policy_count_tunnels(p) == 0 && !(p->flags & WGKS_F_LOCKDOWN);
 }

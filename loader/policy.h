@@ -9,15 +9,23 @@
 
 /*
  * Protect tunnel NAME (ifindex, fwmark). An entry with the same name or the
- * same ifindex (a renamed interface) is replaced. 0, or -1 when full.
+ * same ifindex (a renamed interface) is replaced in its slot; a new one
+ * takes the first free slot. Slots never move: wgks_owners bits name them.
+ * Returns the slot, or -1 when all are taken.
  */
 int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
 		      uint32_t fwmark);
 
-/* Drop tunnel NAME; the rest keep their order. False if it was not there. */
-bool policy_remove_tunnel(struct wgks_policy *p, const char *name);
+/* Free tunnel NAME's slot. Its slot, or -1 if it was not there. */
+int policy_remove_tunnel(struct wgks_policy *p, const char *name);
 
 /* The entry for NAME, or NULL. */
 const struct wgks_tunnel *policy_find_tunnel(const struct wgks_policy *p, const char *name);
+
+/* Tunnels in use. */
+unsigned policy_count_tunnels(const struct wgks_policy *p);
+
+/* No tunnel and no lockdown: nothing left to enforce. */
+bool policy_is_empty(const struct wgks_policy *p);
 
 #endif

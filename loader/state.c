@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -67,7 +68,39 @@ static int variant_of(const char *prog_name)
 	return -1;
 }
 
-/* Open the maps of a found program by their names. */
+/* The maps a found program must have, with the layout this binary writes. */
+struct map_spec {
+	const char *name;
+	size_t fd_offset; /* of its fd in struct ks_state */
+	uint32_t key_size;
+	uint32_t value_size;
+};
+
+#define MAP(n, field, k, v) { n, offsetof(struct ks_state, field), k, v }
+static const struct map_spec our_maps[] = {
+	MAP("wgks_policy", policy_fd, 8, sizeof(struct wgks_policy)),
+	MAP("wgks_stats", stats_fd, 8, sizeof(struct wgks_counters)),
+	MAP("wgks_unmanaged", unmanaged_fd, 4, sizeof(struct wgks_counters)),
+	MAP("wgks_endpoints", endpoints_fd, sizeof(struct wgks_endpoint_key),
+	    sizeof(struct wgks_owners)),
+	MAP("wgks_allow4", allow4_fd, sizeof(struct wgks_allow4_key), sizeof(struct wgks_owners)),
+	MAP("wgks_allow6", allow6_fd, sizeof(struct wgks_allow6_key), sizeof(struct wgks_owners)),
+	MAP("wgks_events", events_fd, 0, 0),
+	MAP("wgks_watch", watch_fd, 4, sizeof(struct wgks_watch)),
+	MAP("wgks_evlimit", evlimit_fd, 8, sizeof(struct wgks_evlimit)),
+};
+#define N_OUR_MAPS (sizeof(our_maps) / sizeof(our_maps[0]))
+
+static int *map_fd(struct ks_state *st, const struct map_spec *m)
+{
+	return (int *)((char *)st + m->fd_offset);
+}
+
+/*
+ * Open the maps of a found program by their names, refusing any whose
+ * layout differs from ours: copying a value of another size in or out
+ * would corrupt memory or the policy (another version of wgks-bpf).
+ */
 static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		     const uint32_t *map_ids)
 {
@@ -75,31 +108,39 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		struct bpf_map_info minfo = { 0 };
 		uint32_t len = sizeof(minfo);
 		int fd = bpf_map_get_fd_by_id(map_ids[i]);
-		int *slot = NULL;
+		const struct map_spec *m = NULL;
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &minfo, &len) == 0) {
-			if (!strcmp(minfo.name, "wgks_policy"))
-				slot = &st->policy_fd;
-			else if (!strcmp(minfo.name, "wgks_stats"))
-				slot = &st->stats_fd;
-			else if (!strcmp(minfo.name, "wgks_unmanaged"))
-				slot = &st->unmanaged_fd;
+		for (size_t j = 0; j < N_OUR_MAPS && !bpf_obj_get_info_by_fd(fd, &minfo, &len); j++) {
+			if (!strcmp(minfo.name, our_maps[j].name)) {
+				m = &our_maps[j];
+				break;
+			}
 		}
-		if (slot && *slot < 0)
-			*slot = fd;
+		if (m && (minfo.key_size != m->key_size || minfo.value_size != m->value_size)) {
+			err("program %s (id %u) was loaded by another version of wgks-bpf (map %s "
+			    "differs); detach it with that version, or `bpftool cgroup detach`",
+			    st->prog_name, st->prog_id, m->name);
+			close(fd);
+			return -1;
+		}
+		if (m && *map_fd(st, m) < 0)
+			*map_fd(st, m) = fd;
 		else
 			close(fd);
 	}
-	if (st->policy_fd < 0 || st->stats_fd < 0 || st->unmanaged_fd < 0) {
-		err("program %s (id %u) lacks its maps: not ours?", st->prog_name, st->prog_id);
-		return -1;
+	for (size_t j = 0; j < N_OUR_MAPS; j++) {
+		if (*map_fd(st, &our_maps[j]) < 0) {
+			err("program %s (id %u) was loaded by another version of wgks-bpf "
+			    "(it has no map %s)", st->prog_name, st->prog_id, our_maps[j].name);
+			return -1;
+		}
 	}
 	return 0;
 }
 
-#define MAX_PROG_MAPS 8
+#define MAX_PROG_MAPS 16
 
 /* Open program ID and read its name and map ids. The fd, or -1. */
 static int open_prog(uint32_t id, struct bpf_prog_info *info, uint32_t map_ids[MAX_PROG_MAPS])
@@ -234,6 +275,12 @@ static int load_variant(struct ks_state *st, enum wgks_variant v)
 	st->policy_fd = bpf_map__fd(skel->maps.wgks_policy);
 	st->stats_fd = bpf_map__fd(skel->maps.wgks_stats);
 	st->unmanaged_fd = bpf_map__fd(skel->maps.wgks_unmanaged);
+	st->endpoints_fd = bpf_map__fd(skel->maps.wgks_endpoints);
+	st->allow4_fd = bpf_map__fd(skel->maps.wgks_allow4);
+	st->allow6_fd = bpf_map__fd(skel->maps.wgks_allow6);
+	st->events_fd = bpf_map__fd(skel->maps.wgks_events);
+	st->watch_fd = bpf_map__fd(skel->maps.wgks_watch);
+	st->evlimit_fd = bpf_map__fd(skel->maps.wgks_evlimit);
 	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
 	return 0;
 }
@@ -311,13 +358,17 @@ int ks_attach(struct ks_state *st, int cgroup_fd)
 
 int ks_detach(struct ks_state *st, int cgroup_fd)
 {
-	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
-		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
-		return -1;
-	}
+	/*
+	 * sock_ops first: it is found through the egress program, so if this
+	 * fails the next detach can still find and remove both.
+	 */
 	if (st->sockops_fd >= 0 &&
 	    bpf_prog_detach2(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS)) {
 		err("cannot detach program %u: %s", st->sockops_id, strerror(errno));
+		return -1;
+	}
+	if (bpf_prog_detach2(st->prog_fd, cgroup_fd, BPF_CGROUP_INET_EGRESS)) {
+		err("cannot detach program %u: %s", st->prog_id, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -329,8 +380,10 @@ void ks_close(struct ks_state *st)
 		/* The skeleton owns the fds. */
 		killswitch_bpf__destroy(st->skel);
 	} else {
-		int fds[] = { st->prog_fd, st->sockops_fd, st->policy_fd, st->stats_fd,
-			      st->unmanaged_fd };
+		int fds[] = { st->prog_fd,      st->sockops_fd,   st->policy_fd,
+			      st->stats_fd,     st->unmanaged_fd, st->endpoints_fd,
+			      st->allow4_fd,    st->allow6_fd,    st->events_fd,
+			      st->watch_fd,     st->evlimit_fd };
 
 		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 			if (fds[i] >= 0)
@@ -365,27 +418,49 @@ int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum)
 	return ret;
 }
 
-int ks_stats_create(struct ks_state *st, uint64_t netns)
+/* A zeroed per-CPU value for NETNS in MAP. 1 created, 0 there, -1 after err(). */
+static int percpu_create(int map_fd, uint64_t netns, size_t value_size)
 {
 	int ncpus = libbpf_num_possible_cpus();
-	struct wgks_counters *zero;
+	void *zero;
 	int ret = -1;
 
 	if (ncpus <= 0) {
 		err("cannot count CPUs: %s", strerror(-ncpus));
 		return -1;
 	}
-	zero = calloc((size_t)ncpus, sizeof(*zero));
+	/* The kernel wants each CPU's value rounded up to 8 bytes. */
+	zero = calloc((size_t)ncpus, (value_size + 7) & ~(size_t)7);
 	if (!zero) {
 		err("out of memory");
 		return -1;
 	}
-	if (bpf_map_update_elem(st->stats_fd, &netns, zero, BPF_NOEXIST) == 0)
+	if (bpf_map_update_elem(map_fd, &netns, zero, BPF_NOEXIST) == 0)
 		ret = 1;
 	else if (errno == EEXIST)
 		ret = 0;
 	else
-		err("cannot create counters: %s", strerror(errno));
+		err("cannot create per-namespace counters: %s", strerror(errno));
 	free(zero);
 	return ret;
+}
+
+int ks_stats_create(struct ks_state *st, uint64_t netns)
+{
+	int created = percpu_create(st->stats_fd, netns, sizeof(struct wgks_counters));
+
+	if (created < 0)
+		return -1;
+	if (percpu_create(st->evlimit_fd, netns, sizeof(struct wgks_evlimit)) < 0) {
+		if (created)
+			bpf_map_delete_elem(st->stats_fd, &netns);
+		return -1;
+	}
+	return created;
+}
+
+void ks_stats_delete(struct ks_state *st, uint64_t netns)
+{
+	bpf_map_delete_elem(st->stats_fd, &netns);
+	bpf_map_delete_elem(st->evlimit_fd, &netns);
 }

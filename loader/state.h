@@ -26,13 +26,20 @@ struct ks_state {
 	int policy_fd;
 	int stats_fd;
 	int unmanaged_fd;
+	int endpoints_fd;
+	int allow4_fd;
+	int allow6_fd;
+	int events_fd;
+	int watch_fd;
+	int evlimit_fd;
 	enum wgks_variant variant;
 	uint32_t others; /* further wgks programs found on the cgroup (should be 0) */
 };
 
 #define KS_STATE_INIT                                                                 \
 	{ .prog_fd = -1, .sockops_fd = -1, .policy_fd = -1, .stats_fd = -1,            \
-	  .unmanaged_fd = -1 }
+	  .unmanaged_fd = -1, .endpoints_fd = -1, .allow4_fd = -1, .allow6_fd = -1,     \
+	  .events_fd = -1, .watch_fd = -1, .evlimit_fd = -1 }
 
 const char *variant_name(enum wgks_variant v);
 
@@ -54,8 +61,12 @@ int ks_detach(struct ks_state *st, int cgroup_fd);
 
 void ks_close(struct ks_state *st);
 
-/* Zeroed counters for a namespace. 1 created, 0 already there, -1 after err(). */
+/*
+ * Zeroed per-CPU state for a namespace: its counters and its event rate
+ * limit. 1 created, 0 already there, -1 after err().
+ */
 int ks_stats_create(struct ks_state *st, uint64_t netns);
+void ks_stats_delete(struct ks_state *st, uint64_t netns);
 
 /* Sum a per-CPU wgks_counters value. 0, or -1 if the key has none. */
 int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum);

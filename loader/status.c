@@ -10,8 +10,10 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "context.h"
+#include "keys.h"
 #include "log.h"
 #include "netns.h"
+#include "nspolicy.h"
 #include "opts.h"
 #include "subcommands.h"
 
@@ -20,7 +22,8 @@
 static const char *const reason_names[WGKS_REASON_MAX] = {
 	[WGKS_REASON_UNMANAGED] = "unmanaged", [WGKS_REASON_TUNNEL] = "tunnel",
 	[WGKS_REASON_FWMARK] = "fwmark",       [WGKS_REASON_LOCAL] = "local",
-	[WGKS_REASON_LINK] = "link",           [WGKS_REASON_BLOCKED] = "blocked",
+	[WGKS_REASON_LINK] = "link",           [WGKS_REASON_ENDPOINT] = "endpoint",
+	[WGKS_REASON_LAN] = "lan",             [WGKS_REASON_BLOCKED] = "blocked",
 };
 
 static void print_json_string(const char *s)
@@ -37,18 +40,74 @@ static void print_json_string(const char *s)
 	putchar('"');
 }
 
-static void print_namespace_json(uint64_t id, bool current, const struct wgks_policy *p,
-				 const struct wgks_counters *cnt)
+/* One endpoint or prefix entry, as text, for the lists below. */
+struct list_arg {
+	bool json;
+	int n;
+	int family; /* of the allow map walked; 0 for endpoints */
+};
+
+static int print_entry(const void *key, uint32_t owners, void *arg)
 {
-	printf("{\"netns\":%" PRIu64 ",\"current\":%s,\"tunnels\":[", id,
-	       current ? "true" : "false");
-	for (uint32_t i = 0; i < p->ntunnels && i < WGKS_MAX_TUNNELS; i++) {
-		printf("%s{\"name\":", i ? "," : "");
+	struct list_arg *a = arg;
+	char text[64];
+
+	(void)owners;
+	if (a->family) {
+		struct prefix p;
+
+		prefix_from_key(a->family, key, &p);
+		format_prefix(&p, text, sizeof(text));
+	} else {
+		struct endpoint e;
+
+		endpoint_from_key(key, &e);
+		format_endpoint(&e, text, sizeof(text));
+	}
+	if (a->json)
+		printf("%s\"%s\"", a->n ? "," : "", text);
+	else
+		printf("%s%s", a->n ? ", " : " ", text);
+	a->n++;
+	return 0;
+}
+
+/* The namespace's peer endpoints (fwmark off) and allowed prefixes. */
+static void print_allowances(const struct ks_ctx *c, uint64_t id, bool json)
+{
+	struct owned_map m[OWNED_MAX];
+	struct list_arg a = { .json = json };
+
+	owned_maps(&c->st, m);
+	printf(json ? ",\"endpoints\":[" : "  endpoints (fwmark off):");
+	owned_each(&m[OWNED_ENDPOINTS], id, print_entry, &a);
+	printf(json ? "]" : "%s\n", a.n ? "" : " none");
+	a = (struct list_arg){ .json = json, .family = 4 };
+	printf(json ? ",\"allowed\":[" : "  allowed (not DNS):");
+	owned_each(&m[OWNED_ALLOW4], id, print_entry, &a);
+	a.family = 6;
+	owned_each(&m[OWNED_ALLOW6], id, print_entry, &a);
+	printf(json ? "]" : "%s\n", a.n ? "" : " none");
+}
+
+static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool current,
+				 const struct wgks_policy *p, const struct wgks_counters *cnt)
+{
+	int n = 0;
+
+	printf("{\"netns\":%" PRIu64 ",\"current\":%s,\"lockdown\":%s,\"tunnels\":[", id,
+	       current ? "true" : "false", p->flags & WGKS_F_LOCKDOWN ? "true" : "false");
+	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (!p->tunnels[i].name[0])
+			continue;
+		printf("%s{\"name\":", n++ ? "," : "");
 		print_json_string(p->tunnels[i].name);
 		printf(",\"ifindex\":%u,\"fwmark\":%u}", p->tunnels[i].ifindex,
 		       p->tunnels[i].fwmark);
 	}
-	printf("],\"counters\":{");
+	printf("]");
+	print_allowances(c, id, true);
+	printf(",\"counters\":{");
 	for (int r = WGKS_REASON_TUNNEL; r < WGKS_REASON_MAX; r++)
 		printf("%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", r > WGKS_REASON_TUNNEL ? "," : "",
 		       reason_names[r], (unsigned long long)cnt->packets[r],
@@ -56,13 +115,23 @@ static void print_namespace_json(uint64_t id, bool current, const struct wgks_po
 	printf("}}");
 }
 
-static void print_namespace_text(uint64_t id, bool current, const struct wgks_policy *p,
-				 const struct wgks_counters *cnt)
+static void print_namespace_text(const struct ks_ctx *c, uint64_t id, bool current,
+				 const struct wgks_policy *p, const struct wgks_counters *cnt)
 {
-	printf("\nnetns %" PRIu64 "%s\n", id, current ? " (this namespace)" : "");
-	for (uint32_t i = 0; i < p->ntunnels && i < WGKS_MAX_TUNNELS; i++)
-		printf("  tunnel %-16s ifindex %u  fwmark 0x%x\n", p->tunnels[i].name,
-		       p->tunnels[i].ifindex, p->tunnels[i].fwmark);
+	printf("\nnetns %" PRIu64 "%s%s\n", id, current ? " (this namespace)" : "",
+	       p->flags & WGKS_F_LOCKDOWN ? ", lockdown on" : "");
+	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		const struct wgks_tunnel *t = &p->tunnels[i];
+
+		if (!t->name[0])
+			continue;
+		if (t->fwmark)
+			printf("  tunnel %-16s ifindex %u  fwmark 0x%x\n", t->name, t->ifindex,
+			       t->fwmark);
+		else
+			printf("  tunnel %-16s ifindex %u  fwmark off\n", t->name, t->ifindex);
+	}
+	print_allowances(c, id, false);
 	printf("  %-10s %12s %14s\n", "verdict", "packets", "bytes");
 	for (int r = WGKS_REASON_TUNNEL; r < WGKS_REASON_MAX; r++)
 		printf("  %-10s %12llu %14llu\n", reason_names[r],
@@ -91,9 +160,9 @@ static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 		if (o->json) {
 			if (n)
 				putchar(',');
-			print_namespace_json(key, key == netns, &p, &cnt);
+			print_namespace_json(c, key, key == netns, &p, &cnt);
 		} else {
-			print_namespace_text(key, key == netns, &p, &cnt);
+			print_namespace_text(c, key, key == netns, &p, &cnt);
 		}
 		n++;
 	}

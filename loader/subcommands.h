@@ -6,5 +6,7 @@
 int attach_main(int argc, char **argv);
 int detach_main(int argc, char **argv);
 int status_main(int argc, char **argv);
+int lockdown_main(int argc, char **argv);
+int watch_main(int argc, char **argv);
 
 #endif

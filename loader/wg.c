@@ -21,29 +21,36 @@ static const char *wg_command(void)
 	return wg && *wg ? wg : "wg";
 }
 
-/* Run `wg show IF fwmark`, its stdout into out. Returns its exit status or -1. */
-static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
+/* The shell's code for "command not found or not executable". */
+#define EXIT_CANNOT_EXEC 127
+
+/*
+ * Run `wg show IF WHAT`, its stdout into out. Returns its exit status, or
+ * -1 after err() when it could not run or did not exit normally.
+ */
+static int run_wg_show(const char *ifname, const char *what, char *out, size_t outsz)
 {
-	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, "fwmark", NULL };
+	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, (char *)what, NULL };
 	posix_spawn_file_actions_t fa;
-	int pipefd[2], status, ret = -1;
+	int pipefd[2], status, spawn_err;
 	size_t got = 0;
 	ssize_t n;
 	pid_t pid;
 
 	if (pipe2(pipefd, O_CLOEXEC)) {
-		err("pipe: %s", strerror(errno));
+		err("cannot run `%s': pipe: %s", argv[0], strerror(errno));
 		return -1;
 	}
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	if (!verbose)
 		posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-	errno = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	spawn_err = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
-	if (errno) {
-		err("cannot run `%s': %s (is wireguard-tools installed?)", argv[0], strerror(errno));
+	if (spawn_err) {
+		err("cannot run `%s': %s (is wireguard-tools installed?)", argv[0],
+		    strerror(spawn_err));
 		close(pipefd[0]);
 		return -1;
 	}
@@ -64,18 +71,27 @@ static int run_wg_show_fwmark(const char *ifname, char *out, size_t outsz)
 	out[got] = '\0';
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			/* ECHILD when SIGCHLD is ignored: main() restores it, but say so. */
+			err("cannot run `%s': waitpid: %s", argv[0], strerror(errno));
 			return -1;
+		}
 	}
-	if (WIFEXITED(status))
-		ret = WEXITSTATUS(status);
-	return ret;
+	if (WIFSIGNALED(status)) {
+		err("cannot run `%s': killed by signal %d", argv[0], WTERMSIG(status));
+		return -1;
+	}
+	if (WEXITSTATUS(status) == EXIT_CANNOT_EXEC) {
+		err("cannot run `%s' (exit status %d)", argv[0], EXIT_CANNOT_EXEC);
+		return -1;
+	}
+	return WEXITSTATUS(status);
 }
 
 int wg_fwmark(const char *ifname, uint32_t *mark)
 {
 	char out[64];
-	int status = run_wg_show_fwmark(ifname, out, sizeof(out));
+	int status = run_wg_show(ifname, "fwmark", out, sizeof(out));
 
 	if (status < 0)
 		return -1;
@@ -90,4 +106,24 @@ int wg_fwmark(const char *ifname, uint32_t *mark)
 		return -1;
 	}
 	return 0;
+}
+
+int wg_endpoints(const char *ifname, struct endpoint *eps, int max)
+{
+	char out[8192], bad[128];
+	int status = run_wg_show(ifname, "endpoints", out, sizeof(out));
+	int n;
+
+	if (status < 0)
+		return -1;
+	if (status != 0) {
+		err("%s: not a WireGuard interface (`wg show %s endpoints` failed): with "
+		    "fwmark off only WireGuard peers' endpoints can pass", ifname, ifname);
+		return -1;
+	}
+	n = parse_wg_endpoints(out, eps, max, bad, sizeof(bad));
+	if (n < 0)
+		err("%s: cannot use `wg show %s endpoints` output (more than %d peers, or "
+		    "not an endpoint): `%s'", ifname, ifname, max, bad);
+	return n;
 }

@@ -8,8 +8,12 @@
 #define WGKS_WG_H
 
 #include <stdint.h>
+#include "prefix.h"
 
 /* The interface's fwmark (0 when `off`). 0 on success; -1 after err(). */
 int wg_fwmark(const char *ifname, uint32_t *mark);
+
+/* Its peers' current endpoints (at most max). How many, or -1 after err(). */
+int wg_endpoints(const char *ifname, struct endpoint *eps, int max);
 
 #endif

@@ -8,7 +8,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes \
 	-Iinclude -Iloader -I$(OUTPUT) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,$(OUTPUT)/tests/unit_%,$(wildcard tests/unit/test_*.c))
-BPF_TEST_SRCS := loader/state.c loader/netns.c loader/log.c
+BPF_TEST_SRCS := loader/state.c loader/netns.c loader/log.c loader/keys.c loader/prefix.c
 
 # Installs the Debian packages that building and testing need, if missing.
 deps:
@@ -43,7 +43,8 @@ test-bpf: $(OUTPUT)/tests/verdict
 
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
-E2E_SUITES := tests/e2e/cli.sh tests/e2e/leaks.sh
+E2E_SUITES := tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
+	tests/e2e/leaks.sh
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
 
@@ -59,3 +60,5 @@ demo: deps
 compare: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/e2e/compare.sh $(CURDIR)/wgks-bpf $(CURDIR)/$(OUTPUT)/compare
+
+include tests/fuzz/fuzz.mk

@@ -103,7 +103,8 @@ expect_clean "usage errors"
 # --- failures: exit 1, nothing changed ---
 expect "unknown interface" 1 "nosuch0: no such interface" in_a "$BIN" attach nosuch0
 expect "not WireGuard, no --fwmark" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
-expect "fwmark off" 1 "fwmark is off" in_a "$BIN" attach tun0 --fwmark off
+expect "fwmark off, not WireGuard" 1 "tun0: not a WireGuard interface" \
+	in_a "$BIN" attach tun0 --fwmark off
 expect "not a cgroup2 dir" 1 "cgroup /tmp: not a cgroup v2 directory" \
 	in_a "$BIN" attach tun0 --fwmark 0x10 --cgroup /tmp
 expect "not root" 1 "must run as root" \
@@ -194,6 +195,18 @@ expect "B protected" 0 "" in_b "$BIN" status
 expect "detach all of A" 0 "" in_a "$BIN" detach
 expect "detach all of B" 0 "" in_b "$BIN" detach
 expect_clean "after concurrent test"
+# --- the lock is the cgroup directory: a holder makes attach wait, not fail ---
+flock "$(cgroup2_root)" sleep 2 9>&- &
+holder=$!
+sleep 0.3
+start=$(date +%s%N)
+expect "attach waits for the lock" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
+waited=$(( ($(date +%s%N) - start) / 1000000 ))
+wait $holder
+if [ "$waited" -ge 1000 ]; then ok "attach waited ${waited} ms for the holder"; else not_ok "attach did not wait (${waited} ms)"; fi
+expect "detach A" 0 "" in_a "$BIN" detach
+expect_clean "after the lock test"
+
 # --- a namespace deleted without detach: its entry stays; --all removes it ---
 NS_C=wgksx$TAG
 ip netns add "$NS_C"

@@ -86,6 +86,65 @@ static void test_attach_errors(void **state)
 	expect_usage_error(ATTACH(&o, "attach", "wg 0"), "not a valid interface");
 }
 
+static void test_attach_allow(void **state)
+{
+	struct attach_opts o;
+
+	(void)state;
+	assert_int_equal(ATTACH(&o, "attach", "wg0", "--allow-lan"), 0);
+	assert_true(o.allow_lan);
+	assert_int_equal(o.nallow, 0);
+	assert_int_equal(ATTACH(&o, "attach", "wg0", "--allow", "10.1.0.0/16", "--allow=fd00::/8"),
+			 0);
+	assert_false(o.allow_lan);
+	assert_int_equal(o.nallow, 2);
+	assert_int_equal(o.allow[0].family, 4);
+	assert_int_equal(o.allow[0].len, 16);
+	assert_int_equal(o.allow[1].family, 6);
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow", "10.1.0.1/16"), "`10.1.0.1/16'");
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow"), "--allow needs a value");
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow-lanx"), "`--allow-lanx'");
+}
+
+static void test_attach_too_many_allows(void **state)
+{
+	char *argv[2 + 2 * (MAX_ALLOW_ARGS + 1) + 1];
+	struct attach_opts o;
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = "attach";
+	argv[argc++] = "wg0";
+	for (int i = 0; i <= MAX_ALLOW_ARGS; i++) {
+		argv[argc++] = "--allow";
+		argv[argc++] = "10.0.0.0/8";
+	}
+	argv[argc] = NULL;
+	capture_start();
+	expect_usage_error(parse_attach_args(argc, argv, &o), "more than");
+}
+
+static void test_lockdown(void **state)
+{
+	struct lockdown_opts o;
+
+	(void)state;
+	assert_int_equal(parse_lockdown_args(2, ARGV("lockdown", "on"), &o), 0);
+	assert_true(o.on);
+	assert_int_equal(parse_lockdown_args(2, ARGV("lockdown", "off"), &o), 0);
+	assert_false(o.on);
+	capture_start();
+	expect_usage_error(parse_lockdown_args(1, ARGV("lockdown"), &o), "say on or off");
+	capture_start();
+	expect_usage_error(parse_lockdown_args(2, ARGV("lockdown", "yes"), &o), "say on or off");
+	capture_start();
+	expect_usage_error(parse_lockdown_args(3, ARGV("lockdown", "on", "off"), &o),
+			   "unexpected argument `off'");
+}
+
 static void test_ifname_rules(void **state)
 {
 	(void)state;
@@ -147,6 +206,9 @@ int main(void)
 		cmocka_unit_test(test_attach_plain),
 		cmocka_unit_test(test_attach_fwmark_forms),
 		cmocka_unit_test(test_attach_errors),
+		cmocka_unit_test(test_attach_allow),
+		cmocka_unit_test(test_attach_too_many_allows),
+		cmocka_unit_test(test_lockdown),
 		cmocka_unit_test(test_ifname_rules),
 		cmocka_unit_test(test_detach),
 		cmocka_unit_test(test_status),

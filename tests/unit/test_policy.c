@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* Editing one namespace's policy: add, replace, remove, limits. */
+/* Editing one namespace's policy: add, replace, remove, stable slots, limits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,24 +15,27 @@ static void test_add_and_find(void **state)
 
 	(void)state;
 	assert_int_equal(policy_set_tunnel(&p, "wg0", 5, 51820), 0);
-	assert_int_equal(policy_set_tunnel(&p, "wg1", 6, 51821), 0);
+	assert_int_equal(policy_set_tunnel(&p, "wg1", 6, 51821), 1);
 	assert_int_equal(p.ntunnels, 2);
+	assert_int_equal(policy_count_tunnels(&p), 2);
 	t = policy_find_tunnel(&p, "wg1");
 	assert_non_null(t);
 	assert_int_equal(t->ifindex, 6);
 	assert_int_equal(t->fwmark, 51821);
 	assert_null(policy_find_tunnel(&p, "wg2"));
+	assert_null(policy_find_tunnel(&p, ""));
 }
 
-static void test_same_name_replaces(void **state)
+static void test_same_name_keeps_slot(void **state)
 {
 	struct wgks_policy p = { 0 };
 
 	(void)state;
 	policy_set_tunnel(&p, "wg0", 5, 51820);
-	/* Interface recreated: new ifindex, attach again. */
+	policy_set_tunnel(&p, "wg1", 6, 51821);
+	/* Interface recreated: new ifindex, attach again, same slot. */
 	assert_int_equal(policy_set_tunnel(&p, "wg0", 9, 1234), 0);
-	assert_int_equal(p.ntunnels, 1);
+	assert_int_equal(policy_count_tunnels(&p), 2);
 	assert_int_equal(p.tunnels[0].ifindex, 9);
 	assert_int_equal(p.tunnels[0].fwmark, 1234);
 }
@@ -45,8 +48,8 @@ static void test_same_ifindex_replaces(void **state)
 	policy_set_tunnel(&p, "wg0", 5, 51820);
 	/* Renamed interface: the old name must not keep its ifindex open. */
 	policy_set_tunnel(&p, "vpn", 5, 51820);
-	assert_int_equal(p.ntunnels, 1);
-	assert_string_equal(p.tunnels[0].name, "vpn");
+	assert_int_equal(policy_count_tunnels(&p), 1);
+	assert_non_null(policy_find_tunnel(&p, "vpn"));
 	assert_null(policy_find_tunnel(&p, "wg0"));
 }
 
@@ -58,26 +61,16 @@ static void test_full(void **state)
 	(void)state;
 	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
 		snprintf(name, sizeof(name), "wg%d", i);
-		assert_int_equal(policy_set_tunnel(&p, name, 10 + i, 100 + i), 0);
+		assert_int_equal(policy_set_tunnel(&p, name, 10 + i, 100 + i), i);
 	}
 	assert_int_equal(policy_set_tunnel(&p, "wg99", 99, 1), -1);
 	assert_int_equal(p.ntunnels, WGKS_MAX_TUNNELS);
 	/* Updating one that is there still works when full. */
-	assert_int_equal(policy_set_tunnel(&p, "wg3", 77, 7), 0);
+	assert_int_equal(policy_set_tunnel(&p, "wg3", 77, 7), 3);
 	assert_int_equal(policy_find_tunnel(&p, "wg3")->ifindex, 77);
 }
 
-static void test_corrupt_count_rejected(void **state)
-{
-	struct wgks_policy p = { 0 };
-
-	(void)state;
-	p.ntunnels = WGKS_MAX_TUNNELS + 1;
-	assert_int_equal(policy_set_tunnel(&p, "wg0", 1, 1), -1);
-	assert_false(policy_remove_tunnel(&p, "wg0"));
-}
-
-static void test_remove_keeps_order(void **state)
+static void test_slots_do_not_move(void **state)
 {
 	struct wgks_policy p = { 0 };
 
@@ -85,20 +78,40 @@ static void test_remove_keeps_order(void **state)
 	policy_set_tunnel(&p, "a", 1, 11);
 	policy_set_tunnel(&p, "b", 2, 12);
 	policy_set_tunnel(&p, "c", 3, 13);
-	assert_true(policy_remove_tunnel(&p, "b"));
-	assert_false(policy_remove_tunnel(&p, "b"));
-	assert_int_equal(p.ntunnels, 2);
+	assert_int_equal(policy_remove_tunnel(&p, "b"), 1);
+	assert_int_equal(policy_remove_tunnel(&p, "b"), -1);
+	assert_int_equal(policy_count_tunnels(&p), 2);
 	assert_string_equal(p.tunnels[0].name, "a");
-	assert_string_equal(p.tunnels[1].name, "c");
-	/* The freed slot is zeroed: the program must not see stale entries. */
-	assert_int_equal(p.tunnels[2].ifindex, 0);
-	assert_int_equal(p.tunnels[2].fwmark, 0);
-	assert_true(policy_remove_tunnel(&p, "a"));
-	assert_true(policy_remove_tunnel(&p, "c"));
+	assert_string_equal(p.tunnels[2].name, "c");
+	/* The freed slot is zeroed: ifindex 0 and fwmark 0 match no packet. */
+	assert_int_equal(p.tunnels[1].ifindex, 0);
+	assert_int_equal(p.tunnels[1].fwmark, 0);
+	assert_int_equal(p.ntunnels, 3);
+	/* A new tunnel takes the hole. */
+	assert_int_equal(policy_set_tunnel(&p, "d", 4, 14), 1);
+	/* Removing the last used slot shrinks what the program looks at. */
+	assert_int_equal(policy_remove_tunnel(&p, "c"), 2);
+	assert_int_equal(p.ntunnels, 2);
+	assert_int_equal(policy_remove_tunnel(&p, "a"), 0);
+	assert_int_equal(policy_remove_tunnel(&p, "d"), 1);
 	assert_int_equal(p.ntunnels, 0);
 }
 
-static void test_long_name_truncated_safely(void **state)
+static void test_empty_and_lockdown(void **state)
+{
+	struct wgks_policy p = { 0 };
+
+	(void)state;
+	assert_true(policy_is_empty(&p));
+	p.flags = WGKS_F_LOCKDOWN;
+	assert_false(policy_is_empty(&p));
+	p.flags = WGKS_F_ALLOW; /* allowances alone protect nothing */
+	assert_true(policy_is_empty(&p));
+	policy_set_tunnel(&p, "wg0", 1, 1);
+	assert_false(policy_is_empty(&p));
+}
+
+static void test_long_name(void **state)
 {
 	struct wgks_policy p = { 0 };
 
@@ -112,12 +125,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_add_and_find),
-		cmocka_unit_test(test_same_name_replaces),
+		cmocka_unit_test(test_same_name_keeps_slot),
 		cmocka_unit_test(test_same_ifindex_replaces),
 		cmocka_unit_test(test_full),
-		cmocka_unit_test(test_corrupt_count_rejected),
-		cmocka_unit_test(test_remove_keeps_order),
-		cmocka_unit_test(test_long_name_truncated_safely),
+		cmocka_unit_test(test_slots_do_not_move),
+		cmocka_unit_test(test_empty_and_lockdown),
+		cmocka_unit_test(test_long_name),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);

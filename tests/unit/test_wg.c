@@ -12,14 +12,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <signal.h>
 #include <cmocka.h>
 #include "capture.h"
 #include "wg.h"
 
 static char dir[] = "/tmp/wgks-test-wg.XXXXXX";
 
-/* A fake wg that checks its arguments, then prints OUT and exits with CODE. */
-static void fake_wg(const char *out, int code)
+/* A fake wg answering `wg show IF WHAT`: checks WHAT, prints OUT, exits CODE. */
+static void fake_wg_for(const char *what, const char *out, int code)
 {
 	char path[128];
 	FILE *f;
@@ -28,11 +29,16 @@ static void fake_wg(const char *out, int code)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fprintf(f, "#!/bin/sh\n"
-		   "[ \"$1 $3\" = 'show fwmark' ] || { echo bad args >&2; exit 99; }\n"
-		   "printf '%%s' '%s'\nexit %d\n", out, code);
+		   "[ \"$1 $3\" = 'show %s' ] || { echo bad args >&2; exit 99; }\n"
+		   "printf '%%s' '%s'\nexit %d\n", what, out, code);
 	fclose(f);
 	chmod(path, 0755);
 	setenv("WGKS_WG", path, 1);
+}
+
+static void fake_wg(const char *out, int code)
+{
+	fake_wg_for("fwmark", out, code);
 }
 
 static int setup(void **state)
@@ -139,6 +145,73 @@ static void test_missing_command(void **state)
 	assert_non_null(strstr(msg, "wireguard-tools"));
 }
 
+/* A fake wg that dies by a signal, or that exits 127 as a shell does when exec fails. */
+static void fake_wg_raw(const char *body)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/wg", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	chmod(path, 0755);
+	setenv("WGKS_WG", path, 1);
+}
+
+static void test_wg_dies(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+
+	(void)state;
+	fake_wg_raw("kill -9 $$");
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "killed by signal 9"));
+	fake_wg_raw("exit 127");
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "cannot run"));
+	assert_null(strstr(msg, "not a WireGuard interface"));
+}
+
+static void test_sigchld_ignored(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+
+	(void)state;
+	fake_wg("0xca6c\n", 0);
+	signal(SIGCHLD, SIG_IGN);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+	signal(SIGCHLD, SIG_DFL);
+	/* Never silent: the reason is there. */
+	assert_non_null(strstr(msg, "wgks-bpf: cannot run"));
+}
+
+static void test_endpoints(void **state)
+{
+	struct endpoint eps[4];
+	char msg[256];
+
+	(void)state;
+	fake_wg_for("endpoints", "k1=\t198.51.100.7:51820\nk2=\t(none)\n", 0);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), 1);
+	capture_end(msg, sizeof(msg));
+	assert_int_equal(eps[0].port, 51820);
+	fake_wg_for("endpoints", "k1=\tnot-an-endpoint\n", 0);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), -1);
+	capture_end(msg, sizeof(msg));
+	assert_non_null(strstr(msg, "`k1=\tnot-an-endpoint'"));
+	fake_wg_for("endpoints", "", 1);
+	capture_start();
+	assert_int_equal(wg_endpoints("wg0", eps, 4), -1);
+	capture_end(msg, sizeof(msg));
+	assert_non_null(strstr(msg, "wg0: not a WireGuard interface"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -148,6 +221,9 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_long_output_bounded),
 		cmocka_unit_test(test_missing_command),
+		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_wg_dies),
+		cmocka_unit_test(test_sigchld_ignored),
 	};
 
 	return cmocka_run_group_tests_name("wg", tests, setup, teardown);

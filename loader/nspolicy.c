@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include "log.h"
+#include "nspolicy.h"
+#include "policy.h"
+
+void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX])
+{
+	out[OWNED_ENDPOINTS] = (struct owned_map){ st->endpoints_fd,
+						   sizeof(struct wgks_endpoint_key), 0 };
+	out[OWNED_ALLOW4] = (struct owned_map){ st->allow4_fd, sizeof(struct wgks_allow4_key), 1 };
+	out[OWNED_ALLOW6] = (struct owned_map){ st->allow6_fd, sizeof(struct wgks_allow6_key), 1 };
+}
+
+int ns_read(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (bpf_map_lookup_elem(st->policy_fd, &netns, p) == 0)
+		return 1;
+	memset(p, 0, sizeof(*p));
+	if (errno == ENOENT)
+		return 0;
+	err("cannot read the policy: %s", strerror(errno));
+	return -1;
+}
+
+static uint32_t used_slots(const struct wgks_policy *p)
+{
+	uint32_t mask = 0;
+
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (p->tunnels[i].name[0])
+			mask |= 1u << i;
+	}
+	return mask;
+}
+
+void ns_update_flags(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
+{
+	struct owned_map m[OWNED_MAX];
+
+	owned_maps(st, m);
+	p->flags &= ~(WGKS_F_ENDPOINTS | WGKS_F_ALLOW);
+	if (owned_any(&m[OWNED_ENDPOINTS], netns))
+		p->flags |= WGKS_F_ENDPOINTS;
+	if (owned_any(&m[OWNED_ALLOW4], netns) || owned_any(&m[OWNED_ALLOW6], netns))
+		p->flags |= WGKS_F_ALLOW;
+}
+
+int ns_prune(const struct ks_state *st, uint64_t netns, struct wgks_policy *p, int fresh)
+{
+	uint32_t keep = used_slots(p) & ~(fresh >= 0 ? 1u << fresh : 0);
+	struct owned_map m[OWNED_MAX];
+
+	owned_maps(st, m);
+	for (int i = 0; i < OWNED_MAX; i++) {
+		if (owned_keep(&m[i], netns, keep))
+			return -1;
+	}
+	ns_update_flags(st, netns, p);
+	return 0;
+}
+
+static bool no_policy_left(int policy_fd)
+{
+	uint64_t key;
+
+	return bpf_map_get_next_key(policy_fd, NULL, &key) && errno == ENOENT;
+}
+
+int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
+{
+	int created;
+
+	if (policy_is_empty(p)) {
+		if (bpf_map_delete_elem(c->st.policy_fd, &netns) && errno != ENOENT) {
+			err("cannot remove the policy: %s", strerror(errno));
+			return -1;
+		}
+		ks_stats_delete(&c->st, netns);
+	} else {
+		/* Counters first: the program only looks them up, never creates them. */
+		created = ks_stats_create(&c->st, netns);
+		if (created < 0)
+			return -1;
+		if (bpf_map_update_elem(c->st.policy_fd, &netns, p, BPF_ANY)) {
+			err("cannot write the policy: %s", strerror(errno));
+			if (created)
+				ks_stats_delete(&c->st, netns);
+			return -1;
+		}
+	}
+	if (c->found && no_policy_left(c->st.policy_fd))
+		return ks_detach(&c->st, c->cgroup_fd);
+	/* Attached only once a policy is in: never a program without it. */
+	if (!c->found && !policy_is_empty(p)) {
+		if (ks_attach(&c->st, c->cgroup_fd))
+			return -1;
+		c->found = true;
+	}
+	return 0;
+}

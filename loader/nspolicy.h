@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * One namespace's policy as attach, detach and lockdown change it: the
+ * wgks_policy value, the endpoint and prefix entries its tunnels own, its
+ * counters, and whether the programs need to be attached or detached.
+ */
+#ifndef WGKS_NSPOLICY_H
+#define WGKS_NSPOLICY_H
+
+#include <stdint.h>
+#include "context.h"
+#include "owned.h"
+
+enum { OWNED_ENDPOINTS, OWNED_ALLOW4, OWNED_ALLOW6, OWNED_MAX };
+
+void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX]);
+
+/* The namespace's policy into p (zeroed if none). 1 found, 0 none, -1 after err(). */
+int ns_read(const struct ks_state *st, uint64_t netns, struct wgks_policy *p);
+
+/*
+ * Drop entries owned by slots p no longer uses (and by slot fresh, whose
+ * entries are about to be written anew; -1 for none), then set p's
+ * ENDPOINTS and ALLOW flags from what is left. 0, or -1 after err().
+ */
+int ns_prune(const struct ks_state *st, uint64_t netns, struct wgks_policy *p, int fresh);
+
+/* Set p's ENDPOINTS and ALLOW flags from the maps. */
+void ns_update_flags(const struct ks_state *st, uint64_t netns, struct wgks_policy *p);
+
+/*
+ * Make p the namespace's policy in one map update, or remove it if it
+ * enforces nothing; then attach the programs if they were not, or detach
+ * them if no namespace has a policy left. 0, or -1 after err().
+ */
+int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p);
+
+#endif

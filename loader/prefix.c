@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "prefix.h"
+
+const char *const lan_prefixes[] = {
+	"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16",
+	"224.0.0.0/24",       /* link-local multicast: mDNS, ... */
+	"239.255.255.250/32", /* SSDP */
+	"255.255.255.255/32", /* limited broadcast */
+	"fc00::/7", "fe80::/10",
+	"ff02::/16",          /* link-local multicast: mDNS, DHCPv6 (ff02::1:2), ... */
+	NULL,
+};
+
+/* Parse an address of either family into addr (16 bytes); 4 or 6, 0 if none. */
+static int parse_address(const char *s, uint8_t addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, s, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, s, addr) == 1)
+		return 6;
+	return 0;
+}
+
+static bool host_bits_zero(const uint8_t addr[16], unsigned len, unsigned bits)
+{
+	for (unsigned b = len; b < bits; b++) {
+		if (addr[b / 8] & (0x80 >> (b % 8)))
+			return false;
+	}
+	return true;
+}
+
+bool parse_prefix(const char *s, struct prefix *p)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash;
+	unsigned bits;
+	long len;
+	char *end;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return false;
+	memset(p, 0, sizeof(*p));
+	strcpy(buf, s);
+	slash = strchr(s, '/');
+	if (slash)
+		buf[slash - s] = '\0';
+	p->family = (uint8_t)parse_address(buf, p->addr);
+	if (!p->family)
+		return false;
+	bits = p->family == 4 ? 32 : 128;
+	len = bits;
+	if (slash) {
+		if (!isdigit((unsigned char)slash[1]))
+			return false;
+		len = strtol(slash + 1, &end, 10);
+		if (*end || len < 0 || len > (long)bits)
+			return false;
+	}
+	p->len = (uint8_t)len;
+	return host_bits_zero(p->addr, p->len, bits);
+}
+
+bool parse_endpoint(const char *s, struct endpoint *e)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	bool bracketed;
+	const char *colon;
+	size_t hlen;
+	long port;
+	char *end;
+
+	if (!s)
+		return false;
+	memset(e, 0, sizeof(*e));
+	bracketed = s[0] == '[';
+	if (bracketed) {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return false;
+		hlen = (size_t)(close - s - 1);
+		colon = close + 1;
+		s++;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return false;
+		hlen = (size_t)(colon - s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host) || !isdigit((unsigned char)colon[1]))
+		return false;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return false;
+	e->family = (uint8_t)parse_address(host, e->addr);
+	/* An IPv6 address must be in brackets, an IPv4 one must not. */
+	if (!e->family || (e->family == 6) != bracketed)
+		return false;
+	e->port = (uint16_t)port;
+	return true;
+}
+
+int parse_wg_endpoints(const char *text, struct endpoint *eps, int max, char *bad,
+		       size_t bad_sz)
+{
+	int n = 0;
+
+	while (*text) {
+		size_t len = strcspn(text, "\n");
+		char line[256];
+		const char *tab;
+
+		if (len >= sizeof(line))
+			len = sizeof(line) - 1;
+		memcpy(line, text, len);
+		line[len] = '\0';
+		text += strcspn(text, "\n");
+		if (*text == '\n')
+			text++;
+		if (!line[0])
+			continue;
+		tab = strchr(line, '\t');
+		if (tab && !strcmp(tab + 1, "(none)"))
+			continue;
+		if (!tab || n >= max || !parse_endpoint(tab + 1, &eps[n])) {
+			snprintf(bad, bad_sz, "%s", line);
+			return -1;
+		}
+		n++;
+	}
+	return n;
+}
+
+void format_prefix(const struct prefix *p, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(p->family == 4 ? AF_INET : AF_INET6, p->addr, addr, sizeof(addr));
+	snprintf(buf, size, "%s/%u", addr, p->len);
+}
+
+void format_endpoint(const struct endpoint *e, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN];
+
+	inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, addr, sizeof(addr));
+	snprintf(buf, size, e->family == 6 ? "[%s]:%u" : "%s:%u", addr, e->port);
+}
