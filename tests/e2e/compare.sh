@@ -22,6 +22,7 @@ if [[ -z "$OUT" ]]; then OUT=$(mktemp -d /tmp/wgks-compare.XXXXXX); OUT_OURS=1; 
 mkdir -p "$OUT"
 
 SYSTEMS=(none recipe wgks)
+SCENARIOS=$(sed -n 's/^SCENARIOS=//p' "$HERE/leaks.sh")
 declare -A LABEL=([none]="no kill switch" [recipe]="iptables recipe" [wgks]="wgks-bpf")
 declare -A SECONDS_TAKEN=()
 rc=0
@@ -38,8 +39,8 @@ for sys in "${SYSTEMS[@]}"; do
 	echo "$(tail -n 1 "$OUT/$sys.tap") in ${SECONDS_TAKEN[$sys]} s (log: $OUT/$sys.tap)" >&2
 	lines=0
 	[[ -f "$OUT/$sys.tsv" ]] && lines=$(wc -l <"$OUT/$sys.tsv")
-	if grep -q '^SKIP' "$OUT/$sys.tap" || (( lines != 11 )); then
-		echo "compare: the $sys run did not complete all 11 scenarios" >&2
+	if grep -q '^SKIP' "$OUT/$sys.tap" || (( lines != SCENARIOS )); then
+		echo "compare: the $sys run did not complete all $SCENARIOS scenarios" >&2
 		rc=1
 	fi
 done
@@ -71,7 +72,7 @@ echo "Each cell: the scenario's result and the plaintext packets from the client
 echo
 printf '| # | scenario | %s | %s | %s |\n' "${LABEL[none]}" "${LABEL[recipe]}" "${LABEL[wgks]}"
 echo "|---|---|---|---|---|"
-for n in $(seq 1 11); do
+for n in $(seq 1 "$SCENARIOS"); do
 	printf '| %s | %s | %s | %s | %s |\n' "$n" "$(title "$n")" \
 		"$(cell none "$n")" "$(cell recipe "$n")" "$(cell wgks "$n")"
 done

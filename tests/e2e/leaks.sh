@@ -29,6 +29,7 @@ set -euo pipefail
 . "$(dirname "$(readlink -f "$0")")/lib/net.sh"
 
 SYSTEM=wgks
+SCENARIOS=15
 REPORT=""
 ONLY=""
 WGKS=""
@@ -610,6 +611,111 @@ scenario_11() {
 	expect "the kill switch left nothing behind ($SYSTEM)" nothing_left c
 }
 
+# Beyond the recipe (rows 6 and 7 of DESIGN.md's table, lockdown): what
+# Mullvad-, IVPN- and NordVPN-style kill switches do. The other systems
+# have no such options and are held to the same expectations.
+
+scenario_12() {
+	scenario 12 "fwmark off: AllowedIPs split in halves (no /0, so no fwmark)"
+	ALLOWED_IPS="0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1"
+	tunnel_up c
+	unset ALLOWED_IPS
+	expect "fwmark is off" sh -c "[ \"\$(ip netns exec '$NS_C' wg show '$WG_C' fwmark)\" = off ]"
+	expect "TCP echo with $NET4 through $WG_C" retry tcp_echo "$NS_C" "$NET4"
+	expect "ping $NET6 through $WG_C" ping_ok "$NS_C" "$NET6"
+	lan_blocked c "tunnel up"
+	expect_refused "tunnel up: UDP to the endpoint's host, another port, is refused" \
+		udp_send "$NS_C" 10.77.0.1 9999
+	expect_no_leaks "tunnel up, fwmark off"
+	if wgks_only; then
+		expect "wgks: status lists the peer endpoint 10.77.0.1:$WG_PORT" sh -c \
+			"ip netns exec '$NS_C' '$WGKS' status --json | grep -q '\"endpoints\":\\[\"10.77.0.1:$WG_PORT\"\\]'"
+	fi
+	expect "kill -9 the client's wireguard-go" crash c
+	internet_blocked c "fwmark off, after the crash"
+	expect_no_leaks "fwmark off, after the crash"
+	remove_wg_quick_leftovers c
+}
+
+# lan_allowed ID WHEN: the LAN (the gateway's underlay address) answers, but
+# a DNS query to it is refused.
+lan_allowed() {
+	local ns=${CL_NS[$1]} n=${CL_NET[$1]} when=$2
+	expect "$when: ping 10.$n.0.1 (LAN) works" ping_ok "$ns" "10.$n.0.1"
+	expect "$when: ping fd$n::1 (LAN) works" ping_ok "$ns" "fd$n::1"
+	expect "$when: TCP echo with 10.$n.0.1 (LAN) works" retry tcp_echo "$ns" "10.$n.0.1"
+	discard_leaks
+	expect_refused "$when: DNS query to 10.$n.0.1 (LAN resolver) is refused" \
+		dns_query "$ns" "10.$n.0.1"
+	expect_refused "$when: DNS query to [fd$n::1] (LAN resolver) is refused" \
+		dns_query "$ns" "fd$n::1"
+	expect_no_leaks "$when: DNS to the LAN" "$1"
+}
+
+scenario_13() {
+	scenario 13 "Allow LAN: printers and NAS work, DNS to the LAN and the internet do not"
+	ATTACH_OPTS=--allow-lan
+	tunnel_up c
+	unset ATTACH_OPTS
+	lan_allowed c "tunnel up, allow-LAN"
+	expect "tunnel up, allow-LAN: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
+	expect "kill -9 the client's wireguard-go" crash c
+	internet_blocked c "allow-LAN, after the crash"
+	expect_no_leaks "allow-LAN, after the crash"
+	lan_allowed c "allow-LAN, after the crash"
+	remove_wg_quick_leftovers c
+}
+
+# lockdown_on / lockdown_off: wgks-bpf's lockdown; the other systems have none.
+lockdown_on() { if wgks_only; then in_c "$WGKS" lockdown on; fi; }
+lockdown_off() { if wgks_only; then in_c "$WGKS" lockdown off; fi; }
+
+scenario_14() {
+	scenario 14 "Lockdown: blocked before the first up, after down, after a crash"
+	expect "lockdown on (before any tunnel)" lockdown_on
+	internet_blocked c "lockdown, before up"
+	lan_blocked c "lockdown, before up"
+	expect_no_leaks "lockdown, before up"
+	tunnel_up c
+	expect "wg-quick down $WG_C (PreDown)" wg_quick c down
+	internet_blocked c "lockdown, after down"
+	expect_no_leaks "lockdown, after down"
+	tunnel_up c
+	expect "kill -9 the client's wireguard-go" crash c
+	internet_blocked c "lockdown, after the crash"
+	expect_no_leaks "lockdown, after the crash"
+	remove_wg_quick_leftovers c
+	if wgks_only; then
+		expect "wgks: detach after the crash: lockdown stays" in_c "$WGKS" detach "$WG_C"
+		expect "wgks: status says lockdown" sh -c \
+			"ip netns exec '$NS_C' '$WGKS' status --json | grep -q '\"lockdown\":true'"
+		expect_fail "wgks: still blocked (ping 10.77.0.1)" ping_once "$NS_C" 10.77.0.1
+		expect "wgks: lockdown off" lockdown_off
+		expect "wgks: then traffic flows (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
+		expect "wgks: and nothing is left" wgks_all_gone
+		discard_leaks
+	fi
+}
+
+scenario_15() {
+	scenario 15 "Two namespaces with different options (allow-LAN in one only)"
+	new_client d
+	ATTACH_OPTS=--allow-lan
+	tunnel_up c
+	unset ATTACH_OPTS
+	tunnel_up d
+	lan_allowed c "first namespace (allow-LAN)"
+	lan_blocked d "second namespace (no allow-LAN)"
+	expect "second namespace: ping $NET4 through $WG_D" ping_ok "$NS_D" "$NET4"
+	expect_no_leaks "second namespace" d
+	expect "wg-quick down $WG_C" wg_quick c down
+	lan_blocked d "second namespace, after the first's down"
+	expect_no_leaks "second namespace, after the first's down" d
+	expect "wg-quick down $WG_D" wg_quick d down
+	discard_leaks
+	drop_client d
+}
+
 # ---------------------------------------------------------------- main
 
 cleanup() {
@@ -674,7 +780,7 @@ main() {
 	setup_server
 	expect "control: the leak counter counts plain client traffic (no kill switch)" control
 
-	for n in $(seq 1 11); do
+	for n in $(seq 1 "$SCENARIOS"); do
 		[[ -z "$ONLY" || ",$ONLY," == *",$n,"* ]] || continue
 		"scenario_$n"
 	done

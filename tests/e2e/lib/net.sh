@@ -366,13 +366,16 @@ hooks() {
 	case $1 in
 	none) ;;
 	recipe) printf 'PostUp = %s\nPreDown = %s\n' "$RECIPE_UP" "$RECIPE_DOWN" ;;
-	wgks) printf 'PostUp = %s attach %%i\nPreDown = %s detach %%i\n' "$WGKS" "$WGKS" ;;
+	wgks) printf 'PostUp = %s attach %%i%s\nPreDown = %s detach %%i\n' "$WGKS" \
+		"${ATTACH_OPTS:+ $ATTACH_OPTS}" "$WGKS" ;;
 	*) echo "unknown system $1" >&2; return 1 ;;
 	esac
 }
 
 # write_conf ID SYSTEM [ENDPOINT]: $TMP/<tunnel name>.conf for client ID,
 # with the kill switch of SYSTEM. ENDPOINT defaults to G's IPv4 underlay address.
+# ALLOWED_IPS (default everything: wg-quick then sets fwmark 51820) and
+# ATTACH_OPTS (more options for wgks-bpf attach) change it when set.
 write_conf() {
 	local id=$1 system=$2 h=${CL_HOST[$1]}
 	local endpoint=${3:-10.${CL_NET[$1]}.0.1:$WG_PORT}
@@ -385,7 +388,7 @@ write_conf() {
 	[Peer]
 	PublicKey = $(cat "$TMP/server.pub")
 	Endpoint = $endpoint
-	AllowedIPs = 0.0.0.0/0, ::/0
+	AllowedIPs = ${ALLOWED_IPS:-0.0.0.0/0, ::/0}
 	EOF
 }
 
