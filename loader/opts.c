@@ -12,7 +12,9 @@ bool valid_ifname(const char *name)
 	if (len == 0 || len >= WGKS_IFNAMSIZ || !strcmp(name, ".") || !strcmp(name, ".."))
 		return false;
 	for (const char *c = name; *c; c++) {
-		if (*c == '/' || *c == ':' || *c <= ' ' || *c == 0x7f)
+		unsigned char u = (unsigned char)*c;
+
+		if (u == '/' || u == ':' || u <= ' ' || u == 0x7f)
 			return false;
 	}
 	return true;
@@ -116,23 +118,44 @@ int parse_attach_args(int argc, char **argv, struct attach_opts *o)
 	return 0;
 }
 
-int parse_detach_args(int argc, char **argv, struct detach_opts *o)
+/*
+ * The shape detach, status and lockdown share: --cgroup PATH, an optional
+ * boolean flag, and at most one positional argument (NULL if none).
+ */
+static int parse_simple(int argc, char **argv, const char **cgroup, const char *flag_name,
+			bool *flag, const char **positional)
 {
-	memset(o, 0, sizeof(*o));
+	*positional = NULL;
 	for (int i = 1; i < argc; i++) {
-		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
+		int r = take_value(argc, argv, &i, "--cgroup", cgroup);
 
 		if (r < 0)
 			return -1;
 		if (r > 0)
 			continue;
-		if (!strcmp(argv[i], "--all"))
-			o->all = true;
-		else if (argv[i][0] == '-')
+		if (flag_name && !strcmp(argv[i], flag_name)) {
+			*flag = true;
+		} else if (argv[i][0] == '-') {
 			return unknown_option(argv, argv[i]);
-		else if (take_ifname(argv, argv[i], &o->ifname))
+		} else if (*positional) {
+			err("%s: unexpected argument `%s'", argv[0], argv[i]);
 			return -1;
+		} else {
+			*positional = argv[i];
+		}
 	}
+	return 0;
+}
+
+int parse_detach_args(int argc, char **argv, struct detach_opts *o)
+{
+	const char *ifname;
+
+	memset(o, 0, sizeof(*o));
+	if (parse_simple(argc, argv, &o->cgroup, "--all", &o->all, &ifname))
+		return -1;
+	if (ifname && take_ifname(argv, ifname, &o->ifname))
+		return -1;
 	if (o->all && o->ifname) {
 		err("%s: --all and an interface name exclude each other", argv[0]);
 		return -1;
@@ -142,46 +165,25 @@ int parse_detach_args(int argc, char **argv, struct detach_opts *o)
 
 int parse_status_args(int argc, char **argv, struct status_opts *o)
 {
-	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
+	const char *extra;
 
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			continue;
-		if (!strcmp(argv[i], "--json"))
-			o->json = true;
-		else if (argv[i][0] == '-')
-			return unknown_option(argv, argv[i]);
-		else {
-			err("%s: unexpected argument `%s'", argv[0], argv[i]);
-			return -1;
-		}
+	memset(o, 0, sizeof(*o));
+	if (parse_simple(argc, argv, &o->cgroup, "--json", &o->json, &extra))
+		return -1;
+	if (extra) {
+		err("%s: unexpected argument `%s'", argv[0], extra);
+		return -1;
 	}
 	return 0;
 }
 
 int parse_lockdown_args(int argc, char **argv, struct lockdown_opts *o)
 {
-	const char *state = NULL;
+	const char *state;
 
 	memset(o, 0, sizeof(*o));
-	for (int i = 1; i < argc; i++) {
-		int r = take_value(argc, argv, &i, "--cgroup", &o->cgroup);
-
-		if (r < 0)
-			return -1;
-		if (r > 0)
-			continue;
-		if (argv[i][0] == '-')
-			return unknown_option(argv, argv[i]);
-		if (state) {
-			err("%s: unexpected argument `%s'", argv[0], argv[i]);
-			return -1;
-		}
-		state = argv[i];
-	}
+	if (parse_simple(argc, argv, &o->cgroup, NULL, NULL, &state))
+		return -1;
 	if (!state || (strcmp(state, "on") && strcmp(state, "off"))) {
 		err("%s: say on or off", argv[0]);
 		return -1;

@@ -9,12 +9,13 @@
 # throwaway namespaces and is removed on exit.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+
 BIN=${1:?usage: cli.sh /path/to/wgks-bpf}
 TAG=$$
 NS_A=wgksa$TAG
 NS_B=wgksb$TAG
-PASSED=0
-FAILED=0
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: cli.sh needs root"
@@ -31,8 +32,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
 
 cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
 
@@ -75,8 +74,7 @@ except OSError as e:
 }
 
 # One program serves the whole host: e2e suites take turns (leaks.sh too).
-exec 9>>/run/wgks-bpf-e2e.lock
-flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
+e2e_lock
 
 if [ -n "$(our_programs)" ]; then
 	echo "SKIP: a wgks program is already attached on this host; not touching it"
@@ -227,5 +225,4 @@ expect_clean "detach --all"
 
 if ls /sys/fs/bpf 2>/dev/null | grep -q wgks; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary

@@ -11,12 +11,13 @@
 #     passes: it gets its TCP_SYNCNT back, the user's own value included.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+
 BIN=${1:?usage: failfast.sh /path/to/wgks-bpf}
 TAG=$$
 NS_C=wgksfc$TAG
 NS_S=wgksfs$TAG
-PASSED=0
-FAILED=0
 SERVER_PID=
 
 if [ "$(id -u)" != 0 ]; then
@@ -35,19 +36,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
-check() {
-	local name=$1 out
-	shift
-	if out=$("$@" 2>&1); then ok "$name: $out"; else not_ok "$name: $out"; fi
-}
 
 in_c() { ip netns exec "$NS_C" "$@"; }
 
 # One program serves the whole host: e2e suites take turns.
-exec 9>>/run/wgks-bpf-e2e.lock
-flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
+e2e_lock
 
 ip netns add "$NS_C"
 ip netns add "$NS_S"
@@ -118,5 +111,4 @@ sys.exit(0 if during == 1 and after == before else 1)' "$1" "$NS_S"
 check "same socket, default TCP_SYNCNT given back" same_socket 0
 check "same socket, the user's TCP_SYNCNT 3 given back" same_socket 3
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary

@@ -8,6 +8,9 @@
 # throwaway namespace: no NetworkManager here).
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+
 BIN=${1:?usage: install.sh /path/to/wgks-bpf}
 ROOT=$(cd "$(dirname "$BIN")" && pwd)
 TAG=$$
@@ -15,8 +18,6 @@ NS=wgksi$TAG
 WG=wgi$TAG
 DEST=$(mktemp -d /tmp/wgks-install.XXXXXX)
 WGGO_PID=
-PASSED=0
-FAILED=0
 
 cleanup() {
 	set +e
@@ -30,13 +31,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@" >/dev/null 2>&1; then ok "$name"; else not_ok "$name"; fi
-}
 
 make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >/dev/null
 for f in usr/sbin/wgks-bpf usr/share/man/man8/wgks-bpf.8 \
@@ -73,8 +67,7 @@ check "completes lockdown's argument" test "$(complete_words wgks-bpf lockdown o
 if [ "$(id -u)" != 0 ] || ! command -v wireguard-go >/dev/null; then
 	echo "SKIP: dispatcher check needs root and wireguard-go"
 else
-	exec 9>>/run/wgks-bpf-e2e.lock
-	flock -w 300 9
+	e2e_lock
 	hook=$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
@@ -92,5 +85,4 @@ else
 	check "... and nothing is protected" sh -c "! ip netns exec $NS $BIN status"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary

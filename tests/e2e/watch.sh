@@ -8,13 +8,14 @@
 # watcher is gone. All in a throwaway namespace.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+
 BIN=${1:?usage: watch.sh /path/to/wgks-bpf}
 TAG=$$
 NS=wgksw$TAG
 OUT=$(mktemp /tmp/wgks-watch.XXXXXX)
 WATCH_PID=
-PASSED=0
-FAILED=0
 # Debian's python3: a user other than root must be able to run it.
 PY=/usr/bin/python3
 
@@ -34,13 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
-not_ok() { FAILED=$((FAILED + 1)); echo "not ok - $1"; }
-check() {
-	local name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
 in_ns() { ip netns exec "$NS" "$@"; }
 
 # UDP datagrams to HOST:PORT (as the given user), errors ignored: the policy drops them.
@@ -73,8 +67,7 @@ for line in open(sys.argv[1]):
 print(n)' "$OUT" "$1"
 }
 
-exec 9>>/run/wgks-bpf-e2e.lock
-flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
+e2e_lock
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
@@ -138,5 +131,4 @@ WATCH_PID=
 check "watcher gone: deadline reset" \
 	sh -c "bpftool map dump name wgks_watch | grep -q '\"deadline_ns\": 0'"
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+summary
