@@ -44,3 +44,4 @@ test-bpf: $(OUTPUT)/tests/verdict
 # Real WireGuard (wireguard-go + wg-quick) in network namespaces, and the CLI's errors.
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in tests/e2e/*.sh; do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+include tests/bench/bench.mk

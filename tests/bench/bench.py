@@ -1,0 +1,615 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`make bench`: what the kill switch costs, side by side with no filter and
+the iptables recipe, in one run (see tests/bench/README.md).
+
+1. Per-packet cost in the kernel, on each verdict path: bpf_stats
+   (run_time_ns / run_cnt) of the attached program under a UDP flood, next to
+   an empty allow-all program attached before it and another after it, and
+   the isolated cost through BPF_PROG_TEST_RUN.
+2. End to end: 64-byte UDP sendmmsg packets/s through the tunnel for no
+   filter, the iptables+ip6tables recipe, an nftables twin and wgks-bpf,
+   interleaved over rounds; medians and ratios to no filter.
+3. attach + detach against the recipe's PostUp + PreDown (hyperfine).
+4. Scale: 1, 16, 256 protected namespaces; allow-LAN with 0 and 1,000 more
+   prefixes.
+
+Everything happens in namespaces made here and is removed on exit, however
+the run ends. The host-wide lock of the e2e suites is held throughout: one
+program serves the whole host.
+"""
+import argparse
+import fcntl
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+TAG = str(os.getpid())
+NS_P = "wgkbp" + TAG  # protected: tun0 (the "tunnel"), eth0 (the "physical" link)
+NS_U = "wgkbu" + TAG  # unmanaged: no policy
+NS_L = "wgkbl" + TAG  # attach/detach latency: a wireguard-go interface
+WG_IF = "wgkb" + TAG
+FWMARK = "0x10"
+LOCK = "/run/wgks-bpf-e2e.lock"
+RECIPE_RULE = "OUTPUT ! -o {i} -m mark ! --mark {m} -m addrtype ! --dst-type LOCAL -j REJECT"
+NFT_RECIPE = """table inet wgks_bench {{
+  chain output {{
+    type filter hook output priority filter; policy accept;
+    oifname != "{i}" meta mark != {m} fib daddr type != local reject
+  }}
+}}
+"""
+
+# The verdict paths: (name, namespace, destination, udpflood options).
+PATHS = [
+    ("tunnel", NS_P, "10.201.1.2", []),
+    ("fwmark", NS_P, "198.18.0.2", ["--mark", FWMARK]),
+    ("local", NS_P, "127.0.0.1", ["--sink"]),
+    ("blocked", NS_P, "198.18.0.2", []),
+    ("unmanaged", NS_U, "198.18.0.2", []),
+    ("lan", NS_P, "192.168.77.2", []),  # only with allow-LAN
+]
+# Scale configurations: (name, namespaces, allow-LAN, extra prefixes).
+CONFIGS = [
+    ("1 namespace", 1, False, 0),
+    ("16 namespaces", 16, False, 0),
+    ("256 namespaces", 256, False, 0),
+    ("allow-LAN", 1, True, 0),
+    ("allow-LAN + 1000 prefixes", 1, True, 1000),
+]
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.bin = args.bin
+        self.tool = os.path.join(args.tools, "wgks-bench")
+        self.flood = os.path.join(args.tools, "udpflood")
+        self.cgroup = cgroup2_root()
+        self.namespaces = []
+        self.empty_ids = []
+        self.wggo = None
+        self.wg_rundir_ours = False
+        self.filled = False
+        self.lock_fd = None
+        self.wgks_maps_before = False
+        self.wgks_id = None
+        self.bpffs_before = set(os.listdir("/sys/fs/bpf")) if os.path.isdir("/sys/fs/bpf") else set()
+        self.result = {"machine": machine(), "settings": vars(args).copy()}
+
+    # ------------------------------------------------------------ helpers
+
+    def run(self, cmd, ns=None, check=True, capture=True, inp=None):
+        if ns:
+            cmd = ["ip", "netns", "exec", ns] + cmd
+        p = subprocess.run(cmd, input=inp, text=True, capture_output=capture)
+        if check and p.returncode != 0:
+            raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
+                                                   (p.stderr or "").strip()))
+        return p
+
+    def wgks(self, ns, *args, check=True):
+        return self.run([self.bin] + list(args), ns=ns, check=check)
+
+    def flood_cmd(self, ns, dst, opts, seconds):
+        cmd = ["ip", "netns", "exec", ns]
+        if self.a.cpu is not None:
+            cmd += ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)]
+        return cmd + [self.flood, "--seconds", str(seconds)] + opts + [dst, "9"]
+
+    def our_programs(self):
+        out = self.run(["bpftool", "-j", "cgroup", "show", self.cgroup]).stdout.strip()
+        progs = json.loads(out) if out else []
+        return [p for p in progs if p.get("name", "").startswith("wgks")]
+
+    # ------------------------------------------------------------ set-up
+
+    def lock(self):
+        self.lock_fd = open(LOCK, "a")
+        deadline = time.time() + self.a.lock_timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise RuntimeError("%s held by another run for %d s" % (LOCK, self.a.lock_timeout))
+                if not waited:
+                    log("waiting for %s (an e2e suite is running)" % LOCK)
+                    waited = True
+                time.sleep(1)
+
+    def add_ns(self, name):
+        self.run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+        # No IPv6: its link upkeep would add packets of its own to the counts.
+        for key in ("all", "default"):
+            self.run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % key], ns=name)
+        self.run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+    def veth(self, ns, dev, addr, neigh, mac):
+        """DEV with ADDR/24; NEIGH answers to MAC, a MAC that its peer does not
+        have: the peer drops what arrives at once (not for this host), with no
+        reply to count."""
+        self.run(["ip", "-n", ns, "link", "add", dev, "type", "veth", "peer", "name", dev + "p"])
+        for d in (dev, dev + "p"):
+            self.run(["ip", "-n", ns, "link", "set", d, "up"])
+        self.run(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
+        self.run(["ip", "-n", ns, "neigh", "add", neigh, "lladdr", mac, "dev", dev, "nud", "permanent"])
+
+    def setup(self):
+        self.add_ns(NS_P)
+        self.veth(NS_P, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
+        self.veth(NS_P, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
+        self.run(["ip", "-n", NS_P, "route", "add", "default", "via", "10.201.2.2"])
+        self.add_ns(NS_U)
+        self.veth(NS_U, "eth0", "10.202.2.1", "10.202.2.2", "02:00:00:00:00:03")
+        self.run(["ip", "-n", NS_U, "route", "add", "default", "via", "10.202.2.2"])
+
+    def setup_wireguard(self):
+        """A userspace WireGuard interface with fwmark 51820, as wg-quick leaves it."""
+        if not (shutil.which("wireguard-go") and shutil.which("wg")):
+            return False
+        self.add_ns(NS_L)
+        if not os.path.exists("/var/run/wireguard"):
+            self.wg_rundir_ours = True
+        env = dict(os.environ, WG_PROCESS_FOREGROUND="1")
+        self.wggo = subprocess.Popen(["ip", "netns", "exec", NS_L, "wireguard-go", WG_IF],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if self.run(["ip", "-n", NS_L, "link", "show", WG_IF], check=False).returncode == 0 \
+                    and os.path.exists("/var/run/wireguard/%s.sock" % WG_IF):
+                break
+            time.sleep(0.05)
+        self.run(["wg", "set", WG_IF, "fwmark", "51820"], ns=NS_L)
+        self.run(["ip", "-n", NS_L, "link", "set", WG_IF, "up"])
+        return True
+
+    def cleanup(self):
+        problems = []
+
+        def attempt(what, fn):
+            try:
+                fn()
+            except Exception as e:  # keep cleaning up whatever fails
+                problems.append("%s: %s" % (what, e))
+
+        if self.filled:
+            attempt("unfill", lambda: self.run([self.tool, "unfill", self.cgroup,
+                                                "/run/netns/" + NS_P], check=False))
+        for ns in self.namespaces:
+            attempt("detach in " + ns, lambda ns=ns: self.wgks(ns, "detach", check=False))
+        for pid in self.empty_ids:
+            attempt("detach empty %s" % pid,
+                    lambda pid=pid: self.run([self.tool, "empty-detach", self.cgroup, str(pid)]))
+        self.empty_ids = []
+        if self.wggo:
+            self.wggo.kill()
+            self.wggo.wait()
+            try:
+                os.unlink("/var/run/wireguard/%s.sock" % WG_IF)
+            except FileNotFoundError:
+                pass
+            if self.wg_rundir_ours:
+                try:
+                    os.rmdir("/var/run/wireguard")
+                except OSError:
+                    pass
+        for ns in self.namespaces:
+            attempt("netns del " + ns, lambda ns=ns: self.run(["ip", "netns", "del", ns]))
+        self.namespaces = []
+        # Everything of ours attached since we took the lock (there was none
+        # before) is ours: what the commands above could not remove goes by id.
+        try:
+            for p in self.our_programs():
+                hook = p["attach_type"].replace("cgroup_inet_", "").replace("cgroup_", "")
+                log("cleanup: detaching program %d (%s) by id" % (p["id"], p["name"]))
+                self.run(["bpftool", "cgroup", "detach", self.cgroup, hook, "id", str(p["id"])],
+                         check=False)
+            left = self.our_programs()
+            if left:
+                problems.append("programs still attached: %s" % left)
+        except Exception as e:
+            problems.append("cannot list programs: %s" % e)
+        if os.path.isdir("/sys/fs/bpf"):
+            new_pins = set(os.listdir("/sys/fs/bpf")) - self.bpffs_before
+            if new_pins:
+                problems.append("new pins in /sys/fs/bpf: %s" % sorted(new_pins))
+        for _ in range(20):  # maps go when the kernel's RCU grace periods are over
+            maps = self.run(["bpftool", "map", "list"], check=False).stdout
+            if "wgks" not in maps or self.wgks_maps_before:
+                break
+            time.sleep(0.1)
+        if "wgks" in maps and not self.wgks_maps_before:
+            problems.append("wgks maps left: %s" % [l for l in maps.splitlines() if "wgks" in l])
+        if self.lock_fd:
+            self.lock_fd.close()
+            self.lock_fd = None
+        for p in problems:
+            log("cleanup: " + p)
+        return not problems
+
+    # ------------------------------------------------------------ 1 and 4: per-packet cost
+
+    def testrun(self):
+        log("isolated cost: BPF_PROG_TEST_RUN, repeat %d, median of %d"
+            % (self.a.repeat, self.a.testrun_rounds))
+        out = self.run([self.tool, "testrun", str(self.a.repeat), str(self.a.testrun_rounds)]).stdout
+        self.result["testrun"] = json.loads(out)
+
+    def attach_empty(self):
+        pid = int(self.run([self.tool, "empty-attach", self.cgroup]).stdout.strip())
+        self.empty_ids.append(pid)
+        return pid
+
+    def status(self):
+        return json.loads(self.wgks(NS_P, "status", "--json", check=False).stdout)
+
+    def own_counters(self):
+        for n in self.status().get("namespaces", []):
+            if n.get("current"):
+                return {k: v["packets"] for k, v in n["counters"].items()}
+        return {}
+
+    def configure(self, cfg):
+        """CONFIGS go from fewer to more: allow-LAN is added in place (attach
+        again), never taken away, so the program keeps its place between the
+        empty ones."""
+        name, nns, allow_lan, prefixes = cfg
+        self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
+        if allow_lan:
+            self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK, "--allow-lan")
+        self.run([self.tool, "fill", self.cgroup, "/run/netns/" + NS_P, str(nns), str(prefixes)])
+        self.filled = True
+
+    def attach_wgks_between_empties(self):
+        """empty, wgks-bpf, empty: the order in which they run for each packet."""
+        for pid in self.empty_ids:
+            self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
+        self.empty_ids = []
+        self.attach_empty()
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+        self.attach_empty()
+        self.wgks_id = self.status()["program"]["id"]
+
+    def insitu(self):
+        log("in-situ cost: bpf_stats under a UDP flood, %d x %.1f s per path and configuration"
+            % (self.a.insitu_rounds, self.a.insitu_seconds))
+        self.attach_wgks_between_empties()
+        configs = []
+        for cfg in CONFIGS[:self.a.configs]:
+            self.configure(cfg)
+            paths = [p for p in PATHS if p[0] != "lan" or cfg[2]]
+            samples = {p[0]: [] for p in paths}
+            for r in range(self.a.insitu_rounds):
+                for p in rotate(paths, r):
+                    samples[p[0]].append(self.insitu_sample(p))
+            summary = {}
+            for name, ss in samples.items():
+                summary[name] = summarize_insitu(ss)
+            configs.append({"config": cfg[0], "namespaces": cfg[1], "allow_lan": cfg[2],
+                            "prefixes": cfg[3], "paths": summary, "samples": samples})
+            log("  %-26s %s" % (cfg[0], "  ".join("%s %.0f/%.0f ns (%.2fx)" % (
+                k, v["wgks_ns"], v["empty_ns"], v["ratio"]) for k, v in summary.items())))
+        self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
+        self.filled = False
+        self.result["insitu"] = {"order": ["empty (first)", "wgks-bpf", "empty (last)"],
+                                 "program": self.status()["program"]["name"], "configs": configs}
+        for pid in self.empty_ids:
+            self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
+        self.empty_ids = []
+        self.wgks(NS_P, "detach")
+
+    def insitu_sample(self, path):
+        name, ns, dst, opts = path
+        first, last = self.empty_ids
+        before = self.own_counters()
+        cmd = [self.tool, "stats", str(first), str(self.wgks_id), str(last), "--"] + \
+            self.flood_cmd(ns, dst, opts, self.a.insitu_seconds)
+        lines = self.run(cmd).stdout.strip().splitlines()
+        flood, stats = json.loads(lines[-2]), json.loads(lines[-1])["progs"]
+        after = self.own_counters()
+        moved = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        s = {"attempts": flood["attempts"], "sent": flood["sent"],
+             "counted_as": max(moved, key=moved.get) if moved and max(moved.values()) else "unmanaged"}
+        for key, pid in (("empty_first", first), ("wgks", self.wgks_id), ("empty_last", last)):
+            st = stats[str(pid)]
+            s[key + "_ns"] = st["run_time_ns"] / st["run_cnt"] if st["run_cnt"] else None
+            s[key + "_cnt"] = st["run_cnt"]
+        want = {"lan": "lan"}.get(name, name)
+        if s["counted_as"] != want:
+            log("  warning: %s packets were counted as %s" % (name, s["counted_as"]))
+        return s
+
+    # ------------------------------------------------------------ 2: end to end
+
+    def system_up(self, system):
+        if system == "iptables":
+            for t in ("iptables", "ip6tables"):
+                self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_P)
+        elif system == "nftables":
+            self.run(["nft", "-f", "-"], ns=NS_P, inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
+        elif system == "wgks-bpf":
+            self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+
+    def system_down(self, system):
+        if system in ("iptables", "nftables"):
+            # Also the empty tables iptables-nft leaves: their hooks cost too.
+            self.run(["nft", "flush", "ruleset"], ns=NS_P)
+        elif system == "wgks-bpf":
+            self.wgks(NS_P, "detach")
+
+    def throughput(self):
+        systems = ["none", "iptables", "nftables", "wgks-bpf"]
+        log("end to end: %d rounds x %d systems x %.1f s, 64-byte UDP through the tunnel"
+            % (self.a.rounds, len(systems), self.a.seconds))
+        pps = {s: [] for s in systems}
+        for r in range(self.a.rounds):
+            for s in rotate(systems, r):
+                self.system_up(s)
+                try:
+                    out = self.run(self.flood_cmd(NS_P, "10.201.1.2", [], self.a.seconds)).stdout
+                finally:
+                    self.system_down(s)
+                f = json.loads(out)
+                if f["sent"] != f["attempts"]:
+                    raise RuntimeError("%s dropped %d packets of the tunnel path"
+                                       % (s, f["attempts"] - f["sent"]))
+                pps[s].append(f["pps"])
+            log("  round %d: %s" % (r + 1, "  ".join("%s %.0f" % (s, pps[s][-1]) for s in systems)))
+        base = statistics.median(pps["none"])
+        summary = {}
+        for s in systems:
+            paired = [x / y for x, y in zip(pps[s], pps["none"])]
+            summary[s] = {"median_pps": statistics.median(pps[s]), "min_pps": min(pps[s]),
+                          "max_pps": max(pps[s]),
+                          "ratio": statistics.median(pps[s]) / base,
+                          "paired_ratio_median": statistics.median(paired)}
+        self.result["throughput"] = {"samples": pps, "summary": summary}
+
+    # ------------------------------------------------------------ 3: attach + detach
+
+    def latency(self):
+        if not shutil.which("hyperfine"):
+            log("SKIP attach/detach latency: hyperfine is not installed (apt-get install hyperfine)")
+            return
+        if not self.setup_wireguard():
+            log("SKIP attach/detach latency: needs wireguard-go and wg")
+            return
+        i = WG_IF
+        mark = "$(wg show %s fwmark)" % i
+        post_up = " && ".join("%s -I %s" % (t, RECIPE_RULE.format(i=i, m=mark))
+                              for t in ("iptables", "ip6tables"))
+        pre_down = " && ".join("%s -D %s" % (t, RECIPE_RULE.format(i=i, m=mark))
+                               for t in ("iptables", "ip6tables"))
+        cmds = [
+            ("wgks-bpf attach + detach (loads and removes the program)",
+             "%s attach %s && %s detach %s" % (self.bin, i, self.bin, i)),
+            ("recipe PostUp + PreDown (iptables + ip6tables)", "%s && %s" % (post_up, pre_down)),
+        ]
+        log("attach + detach latency: hyperfine, %d runs each" % self.a.latency_runs)
+        res = self.hyperfine(cmds)
+        # With another namespace protected the program stays: attach is a map update.
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+        try:
+            res += self.hyperfine([("wgks-bpf attach + detach (program already attached for "
+                                    "another namespace)", cmds[0][1])])
+        finally:
+            self.wgks(NS_P, "detach")
+        recipe = res[1]["median_ms"]
+        for r in res:
+            r["ratio_to_recipe"] = r["median_ms"] / recipe
+        self.result["latency"] = {"commands": res, "interface": "wireguard-go, fwmark 51820"}
+
+    def hyperfine(self, cmds):
+        out = "/tmp/wgks-bench-hyperfine.%s.json" % TAG
+        argv = ["hyperfine", "--style", "none", "--warmup", "3", "--runs", str(self.a.latency_runs),
+                "--export-json", out]
+        for _, c in cmds:
+            argv.append(c)
+        self.run(argv, ns=NS_L)
+        with open(out) as f:
+            data = json.load(f)["results"]
+        os.unlink(out)
+        return [{"what": w, "command": c, "median_ms": d["median"] * 1e3, "mean_ms": d["mean"] * 1e3,
+                 "stddev_ms": d["stddev"] * 1e3, "min_ms": d["min"] * 1e3, "max_ms": d["max"] * 1e3}
+                for (w, c), d in zip(cmds, data)]
+
+    # ------------------------------------------------------------ all
+
+    def main(self):
+        self.lock()
+        self.wgks_maps_before = "wgks" in self.run(["bpftool", "map", "list"], check=False).stdout
+        if self.our_programs():
+            raise RuntimeError("a wgks program is already attached on this host; not touching it")
+        start = time.time()
+        self.setup()
+        parts = self.a.only.split(",") if self.a.only else ["testrun", "insitu", "throughput", "latency"]
+        for part in parts:
+            getattr(self, part)()
+        self.result["seconds"] = time.time() - start
+
+
+# ---------------------------------------------------------------- pure helpers
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def rotate(items, r):
+    r %= len(items)
+    return items[r:] + items[:r]
+
+
+def summarize_insitu(samples):
+    def med(key):
+        vals = [s[key] for s in samples if s[key] is not None]
+        return statistics.median(vals) if vals else float("nan")
+    first, last, wgks = med("empty_first_ns"), med("empty_last_ns"), med("wgks_ns")
+    empty = (first + last) / 2
+    ratios = [s["wgks_ns"] / ((s["empty_first_ns"] + s["empty_last_ns"]) / 2) for s in samples]
+    return {"wgks_ns": wgks, "empty_first_ns": first, "empty_last_ns": last, "empty_ns": empty,
+            "ratio": wgks / empty, "ratio_max": max(ratios),
+            "packets": sum(s["wgks_cnt"] for s in samples)}
+
+
+def cgroup2_root():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                return fields[1]
+    raise RuntimeError("no cgroup2 mount")
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    virt = ""
+    if shutil.which("systemd-detect-virt"):
+        virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip()
+    distro = ""
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    return {"kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
+            "memory_gib": round(mem_kb / 2**20, 1), "virtualization": virt or "none", "os": distro,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def markdown(res):
+    m = res["machine"]
+    out = ["Measured on %s, Linux %s, %d x %s, %.0f GiB, virtualization: %s, %s; `make bench`, "
+           "all in one run." % (m["os"], m["kernel"], m["cpus"], m["cpu"], m["memory_gib"],
+                                m["virtualization"], m["date"])]
+    ins = res.get("insitu")
+    tr = res.get("testrun")
+    if ins and tr:
+        base, tbase = ins["configs"][0]["paths"], tr["configs"][0]["paths"]
+        out += ["", "Per-packet cost in the kernel, ns (program %s; empty = the allow-all program "
+                "`return 1;`, attached before and after it; in situ = bpf_stats run_time_ns / "
+                "run_cnt under a UDP flood; isolated = BPF_PROG_TEST_RUN, repeat %d):"
+                % (ins["program"], tr["repeat"]), "",
+                "| path | in situ: empty | wgks-bpf | ratio | isolated: empty | wgks-bpf | ratio |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, v in base.items():
+            t = tbase.get(name)
+            out.append("| %s | %.0f | %.0f | %.2fx | %s | %s | %s |" % (
+                name, v["empty_ns"], v["wgks_ns"], v["ratio"],
+                "%.0f" % t["empty_ns"] if t else "", "%.0f" % t["wgks_ns"] if t else "",
+                "%.2fx" % (t["wgks_ns"] / t["empty_ns"]) if t else ""))
+        names = [c["config"] for c in ins["configs"]]
+        out += ["", "Scale, in situ: wgks-bpf ns per packet (ratio to the empty program):", "",
+                "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for p in PATHS:
+            cells = []
+            for c in ins["configs"]:
+                v = c["paths"].get(p[0])
+                cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["ratio"]) if v else "–")
+            out.append("| %s | %s |" % (p[0], " | ".join(cells)))
+        out += ["", "Scale, isolated (BPF_PROG_TEST_RUN): wgks-bpf ns per run (ratio to the empty "
+                "program):", "", "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for p in PATHS:
+            cells = []
+            for c in tr["configs"]:
+                v = c["paths"].get(p[0])
+                cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["wgks_ns"] / v["empty_ns"]) if v else "–")
+            out.append("| %s | %s |" % (p[0], " | ".join(cells)))
+    th = res.get("throughput")
+    if th:
+        n = len(th["samples"]["none"])
+        out += ["", "End to end, 64-byte UDP payloads with sendmmsg through the tunnel (veth) path, "
+                "one sender pinned to one CPU, %d interleaved rounds:" % n, "",
+                "| filter | median packets/s | min – max | ratio to no filter | median of per-round ratios |",
+                "|---|---:|---:|---:|---:|"]
+        labels = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
+                  "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf"}
+        for s, v in th["summary"].items():
+            out.append("| %s | %.0f | %.0f – %.0f | %.3f | %.3f |" % (
+                labels[s], v["median_pps"], v["min_pps"], v["max_pps"], v["ratio"],
+                v["paired_ratio_median"]))
+    lat = res.get("latency")
+    if lat:
+        out += ["", "Attach + detach, inside `ip netns exec`, on a wireguard-go interface with "
+                "fwmark 51820 (hyperfine, median of %d runs):" % res["settings"]["latency_runs"], "",
+                "| what | median ms | min – max ms | ratio to the recipe |", "|---|---:|---:|---:|"]
+        for r in lat["commands"]:
+            out.append("| %s | %.1f | %.1f – %.1f | %.2f |" % (
+                r["what"], r["median_ms"], r["min_ms"], r["max_ms"], r["ratio_to_recipe"]))
+    return "\n".join(out)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="the wgks-bpf binary")
+    ap.add_argument("--tools", required=True, help="directory of udpflood and wgks-bench")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--rounds", type=int, default=10, help="end-to-end rounds (default 10)")
+    ap.add_argument("--seconds", type=float, default=2.0, help="end-to-end seconds per system and round")
+    ap.add_argument("--insitu-rounds", type=int, default=3)
+    ap.add_argument("--insitu-seconds", type=float, default=1.0)
+    ap.add_argument("--repeat", type=int, default=1000000, help="BPF_PROG_TEST_RUN repeat")
+    ap.add_argument("--testrun-rounds", type=int, default=5)
+    ap.add_argument("--latency-runs", type=int, default=20)
+    ap.add_argument("--cpu", type=int, default=0,
+                    help="pin the sender to this CPU (-1: do not pin)")
+    ap.add_argument("--only", help="comma-separated parts: testrun,insitu,throughput,latency")
+    ap.add_argument("--configs", type=int, default=len(CONFIGS),
+                    help="in situ: the first N scale configurations only")
+    ap.add_argument("--lock-timeout", type=int, default=900)
+    a = ap.parse_args()
+    if a.cpu is not None and a.cpu < 0:
+        a.cpu = None
+    return a
+
+
+def main():
+    args = parse_args()
+    if os.geteuid() != 0:
+        log("SKIP: make bench needs root")
+        return 0
+    b = Bench(args)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    ok = False
+    try:
+        b.main()
+        ok = True
+    except KeyboardInterrupt as e:
+        log("interrupted: %s" % e)
+    except Exception as e:  # anything: clean up, say what it was
+        log("bench: %s: %s" % (type(e).__name__, e))
+        if not isinstance(e, RuntimeError):
+            traceback.print_exc()
+    finally:
+        clean = b.cleanup()
+    if ok:
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(b.result, f, indent=1)
+            log("results: %s" % args.json)
+        print(markdown(b.result))
+    return 0 if ok and clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
