@@ -63,7 +63,7 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 		return PASS;
 	}
 	r = decide(skb, p, netns);
-	count(bpf_map_lookup_elem(&wgks_stats, &netns), r, skb->len);
+	count(bpf_map_lookup_elem(&wgks_stats, &p->counters), r, skb->len);
 	return r == WGKS_REASON_BLOCKED ? DROP : PASS;
 }
 

@@ -12,10 +12,14 @@ struct {
 	__type(value, struct wgks_policy);
 } wgks_policy SEC(".maps");
 
+/*
+ * Counters of namespaces with a policy, at wgks_policy.counters. An array,
+ * not a hash keyed by the cookie: its lookup is inlined, with no hashing.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WGKS_MAX_NETNS);
-	__type(key, __u64); /* as in wgks_policy; the loader creates the entry */
+	__type(key, __u32);
 	__type(value, struct wgks_counters);
 } wgks_stats SEC(".maps");
 

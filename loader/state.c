@@ -384,7 +384,8 @@ int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum)
 	return ret;
 }
 
-int ks_stats_create(struct ks_state *st, uint64_t netns)
+/* Zero one namespace's counters on every CPU. 0, or -1 after err(). */
+static int zero_counters(int stats_fd, uint32_t index)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	struct wgks_counters *zero;
@@ -399,12 +400,42 @@ int ks_stats_create(struct ks_state *st, uint64_t netns)
 		err("out of memory");
 		return -1;
 	}
-	if (bpf_map_update_elem(st->stats_fd, &netns, zero, BPF_NOEXIST) == 0)
-		ret = 1;
-	else if (errno == EEXIST)
+	if (bpf_map_update_elem(stats_fd, &index, zero, BPF_ANY) == 0)
 		ret = 0;
 	else
-		err("cannot create counters: %s", strerror(errno));
+		err("cannot reset counters: %s", strerror(errno));
 	free(zero);
 	return ret;
+}
+
+int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index)
+{
+	static bool used[WGKS_MAX_NETNS];
+	struct wgks_policy p;
+	uint64_t key, next;
+	void *prev = NULL;
+
+	if (bpf_map_lookup_elem(st->policy_fd, &netns, &p) == 0) {
+		*index = p.counters;
+		return 0;
+	}
+	/* A new namespace: the first index no policy names. */
+	memset(used, 0, sizeof(used));
+	while (bpf_map_get_next_key(st->policy_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(st->policy_fd, &key, &p) == 0 &&
+		    p.counters < WGKS_MAX_NETNS)
+			used[p.counters] = true;
+	}
+	for (uint32_t i = 0; i < WGKS_MAX_NETNS; i++) {
+		if (used[i])
+			continue;
+		if (zero_counters(st->stats_fd, i))
+			return -1;
+		*index = i;
+		return 1;
+	}
+	err("no room for another namespace: %d have a policy", WGKS_MAX_NETNS);
+	return -1;
 }

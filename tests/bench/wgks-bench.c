@@ -55,7 +55,8 @@ static uint64_t fake_cookie(int i)
 /* A protected namespace as attach would write it, with one made-up tunnel. */
 static struct wgks_policy fake_policy(int i)
 {
-	struct wgks_policy p = { .ntunnels = 1 };
+	/* Counters at the far end, away from the real namespaces' (the lowest free). */
+	struct wgks_policy p = { .ntunnels = 1, .counters = WGKS_MAX_NETNS - 1 - (uint32_t)i };
 
 	snprintf(p.tunnels[0].name, sizeof(p.tunnels[0].name), "fake%d", i);
 	p.tunnels[0].ifindex = 1000 + (uint32_t)i;
@@ -441,6 +442,7 @@ struct bench_env {
 	int ns_managed, ns_other;
 	uint32_t tun_ifindex, phy_ifindex;
 	uint64_t netns;
+	uint32_t counters; /* its index in wgks_stats */
 	struct ks_state st;
 	struct empty_bpf *empty;
 };
@@ -503,7 +505,8 @@ static double median(double *v, int n)
 /* The policy of the managed namespace for config C. */
 static int set_config(struct bench_env *e, const struct config *c)
 {
-	struct wgks_policy pol = { .ntunnels = 1, .flags = c->allow_lan ? WGKS_F_ALLOW : 0 };
+	struct wgks_policy pol = { .ntunnels = 1, .flags = c->allow_lan ? WGKS_F_ALLOW : 0,
+				   .counters = e->counters };
 	struct wgks_owners owners = { .tunnels = 1 };
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 	struct prefix lan;
@@ -558,7 +561,7 @@ static int cmd_testrun(int argc, char **argv)
 	if (repeat < 1 || rounds < 1 || rounds > 64)
 		return 2;
 	if (make_namespaces(&e) || ks_load(&e.st) || netns_current_id(&e.netns) ||
-	    ks_stats_create(&e.st, e.netns) < 0)
+	    ks_counters_index(&e.st, e.netns, &e.counters) < 0)
 		goto out;
 	e.empty = empty_bpf__open_and_load();
 	if (!e.empty) {
