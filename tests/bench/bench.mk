@@ -3,7 +3,7 @@
 # it measures time, and tests must not depend on timing.
 
 BENCH_OUT := $(OUTPUT)/bench
-BENCH_TOOLS := $(BENCH_OUT)/udpflood $(BENCH_OUT)/wgks-bench
+BENCH_TOOLS := $(BENCH_OUT)/udpflood $(BENCH_OUT)/udpturns $(BENCH_OUT)/wgks-bench
 BENCH_CFLAGS := -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) -Iinclude -Iloader -I$(OUTPUT) -I$(BENCH_OUT)
 # BENCH_ARGS is passed to bench.py, e.g. BENCH_ARGS='--rounds 20'.
 BENCH_ARGS ?=
@@ -22,6 +22,10 @@ $(BENCH_OUT)/empty.skel.h: $(BENCH_OUT)/empty.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
 $(BENCH_OUT)/udpflood: tests/bench/udpflood.c | $(BENCH_OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
+
+$(BENCH_OUT)/udpturns: tests/bench/udpturns.c | $(BENCH_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 

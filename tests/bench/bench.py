@@ -1,22 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""`make bench`: what the kill switch costs, side by side with no filter and
-the iptables recipe, in one run (see tests/bench/README.md).
+"""`make bench`: what the kill switch costs, next to no filter, the
+iptables recipe and an nftables twin, in one run (tests/bench/README.md).
+Prints Markdown tables, writes everything as JSON (--json).
 
-1. Per-packet cost in the kernel, on each verdict path: bpf_stats
-   (run_time_ns / run_cnt) of the attached program under a UDP flood, next to
-   an empty allow-all program attached before it and another after it, and
-   the isolated cost through BPF_PROG_TEST_RUN.
-2. End to end: 64-byte UDP sendmmsg packets/s through the tunnel for no
-   filter, the iptables+ip6tables recipe, an nftables twin and wgks-bpf,
-   interleaved over rounds; medians and ratios to no filter.
-3. attach + detach against the recipe's PostUp + PreDown (hyperfine).
-4. Scale: 1, 16, 256 protected namespaces; allow-LAN with 0 and 1,000 more
-   prefixes.
+Parts (--only picks some): testrun, insitu, sidebyside, sequential, latency.
+  testrun     isolated cost per verdict path: BPF_PROG_TEST_RUN, ours and an
+              empty allow-all program, on a fresh copy in private namespaces
+  insitu      cost per packet in the kernel: bpf_stats of the attached program
+              under a UDP flood, between two empty programs; for 1, 16 and 256
+              protected namespaces and allow-LAN with 0 and 1,000 more prefixes
+  sidebyside  end to end, every filter at once in its own namespace and cgroup,
+              one sender taking turns (packets per CPU second, paired ratios)
+  sequential  end to end, one filter after the other, as a user has them
+  latency     attach + detach against PostUp + PreDown (hyperfine)
 
-Everything happens in namespaces made here and is removed on exit, however
-the run ends. The host-wide lock of the e2e suites is held throughout: one
-program serves the whole host.
+Everything happens in namespaces and cgroups made here and is removed on
+exit, however the run ends. The host-wide lock of the e2e suites is held
+throughout: one program serves the whole host.
 """
 import argparse
 import fcntl
@@ -37,6 +38,21 @@ NS_U = "wgkbu" + TAG  # unmanaged: no policy
 NS_L = "wgkbl" + TAG  # attach/detach latency: a wireguard-go interface
 WG_IF = "wgkb" + TAG
 FWMARK = "0x10"
+SYSTEMS = ["none", "iptables", "nftables", "wgks-bpf"]
+# Side by side also: the empty program alone (the floor of any cgroup_skb
+# program), and wgks-bpf seen from a namespace without a policy (what it
+# costs everyone else). One namespace each: netfilter rules are per namespace.
+SIDE = SYSTEMS + ["empty", "unmanaged"]
+NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "abcdef")}
+# The cgroup each one's socket is made in (unmanaged shares wgks-bpf's).
+CG_SIDE = {s: s for s in SIDE}
+CG_SIDE["unmanaged"] = "wgks-bpf"
+# Allowed paths, side by side: (name, destination, udpturns options).
+SIDE_PATHS = [
+    ("tunnel", "10.201.1.2", []),
+    ("fwmark", "198.18.0.2", ["mark=" + FWMARK]),
+    ("local", "127.0.0.1", ["sink"]),
+]
 LOCK = "/run/wgks-bpf-e2e.lock"
 RECIPE_RULE = "OUTPUT ! -o {i} -m mark ! --mark {m} -m addrtype ! --dst-type LOCAL -j REJECT"
 NFT_RECIPE = """table inet wgks_bench {{
@@ -50,12 +66,15 @@ NFT_RECIPE = """table inet wgks_bench {{
 # The verdict paths: (name, namespace, destination, udpflood options).
 PATHS = [
     ("tunnel", NS_P, "10.201.1.2", []),
+    # As blocked packets go: one per system call (sendmmsg stops at EPERM).
+    ("tunnel-1", NS_P, "10.201.1.2", ["--batch", "1"]),
     ("fwmark", NS_P, "198.18.0.2", ["--mark", FWMARK]),
     ("local", NS_P, "127.0.0.1", ["--sink"]),
     ("blocked", NS_P, "198.18.0.2", []),
     ("unmanaged", NS_U, "198.18.0.2", []),
     ("lan", NS_P, "192.168.77.2", []),  # only with allow-LAN
 ]
+PATH_LABELS = {"tunnel-1": "tunnel, 1 packet per system call", "lan": "lan (allowed prefix)"}
 # Scale configurations: (name, namespaces, allow-LAN, extra prefixes).
 CONFIGS = [
     ("1 namespace", 1, False, 0),
@@ -74,6 +93,7 @@ class Bench:
         self.flood = os.path.join(args.tools, "udpflood")
         self.cgroup = cgroup2_root()
         self.namespaces = []
+        self.cgroups = []  # ours, made for the side-by-side run (children first)
         self.empty_ids = []
         self.wggo = None
         self.wg_rundir_ours = False
@@ -104,10 +124,20 @@ class Bench:
             cmd += ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)]
         return cmd + [self.flood, "--seconds", str(seconds)] + opts + [dst, "9"]
 
-    def our_programs(self):
-        out = self.run(["bpftool", "-j", "cgroup", "show", self.cgroup]).stdout.strip()
+    def our_programs(self, cgroup=None):
+        out = self.run(["bpftool", "-j", "cgroup", "show", cgroup or self.cgroup]).stdout.strip()
         progs = json.loads(out) if out else []
         return [p for p in progs if p.get("name", "").startswith("wgks")]
+
+    def side_cgroup(self, system=None):
+        base = os.path.join(self.cgroup, "wgksbench." + TAG)
+        return os.path.join(base, system) if system else base
+
+    def side_wgks(self, *args, check=True):
+        """wgks-bpf in the side-by-side namespace, on its own cgroup. nsenter,
+        not ip netns exec: the cgroup path must stay visible."""
+        return self.run(["nsenter", "--net=/run/netns/" + NS_SIDE["wgks-bpf"], self.bin] +
+                        list(args) + ["--cgroup", self.side_cgroup("wgks-bpf")], check=check)
 
     # ------------------------------------------------------------ set-up
 
@@ -187,6 +217,8 @@ class Bench:
                                                 "/run/netns/" + NS_P], check=False))
         for ns in self.namespaces:
             attempt("detach in " + ns, lambda ns=ns: self.wgks(ns, "detach", check=False))
+        if self.cgroups:
+            attempt("detach side by side", lambda: self.side_wgks("detach", check=False))
         for pid in self.empty_ids:
             attempt("detach empty %s" % pid,
                     lambda pid=pid: self.run([self.tool, "empty-detach", self.cgroup, str(pid)]))
@@ -206,6 +238,10 @@ class Bench:
         for ns in self.namespaces:
             attempt("netns del " + ns, lambda ns=ns: self.run(["ip", "netns", "del", ns]))
         self.namespaces = []
+        for cg in self.cgroups:
+            # Whatever is still attached there goes with the cgroup.
+            attempt("rmdir " + cg, lambda cg=cg: os.rmdir(cg))
+        self.cgroups = []
         # Everything of ours attached since we took the lock (there was none
         # before) is ours: what the commands above could not remove goes by id.
         try:
@@ -285,7 +321,7 @@ class Bench:
             % (self.a.insitu_rounds, self.a.insitu_seconds))
         self.attach_wgks_between_empties()
         configs = []
-        for cfg in CONFIGS[:self.a.configs]:
+        for cfg in [c for i, c in enumerate(CONFIGS) if str(i + 1) in self.a.configs.split(",")]:
             self.configure(cfg)
             paths = [p for p in PATHS if p[0] != "lan" or cfg[2]]
             samples = {p[0]: [] for p in paths}
@@ -324,7 +360,7 @@ class Bench:
             st = stats[str(pid)]
             s[key + "_ns"] = st["run_time_ns"] / st["run_cnt"] if st["run_cnt"] else None
             s[key + "_cnt"] = st["run_cnt"]
-        want = {"lan": "lan"}.get(name, name)
+        want = {"tunnel-1": "tunnel"}.get(name, name)
         if s["counted_as"] != want:
             log("  warning: %s packets were counted as %s" % (name, s["counted_as"]))
         return s
@@ -347,13 +383,15 @@ class Bench:
         elif system == "wgks-bpf":
             self.wgks(NS_P, "detach")
 
-    def throughput(self):
-        systems = ["none", "iptables", "nftables", "wgks-bpf"]
-        log("end to end: %d rounds x %d systems x %.1f s, 64-byte UDP through the tunnel"
-            % (self.a.rounds, len(systems), self.a.seconds))
-        pps = {s: [] for s in systems}
+    def sequential(self):
+        """The systems one after the other, as a user would have them: nothing
+        attached at all for none, wgks-bpf on the root cgroup. Noisier than
+        side by side (set-up between samples, minutes apart), so a cross-check."""
+        log("end to end, one after the other: %d rounds x %d systems x %.1f s, through the tunnel"
+            % (self.a.rounds, len(SYSTEMS), self.a.seconds))
+        samples = {s: [] for s in SYSTEMS}
         for r in range(self.a.rounds):
-            for s in rotate(systems, r):
+            for s in rotate(SYSTEMS, r):
                 self.system_up(s)
                 try:
                     out = self.run(self.flood_cmd(NS_P, "10.201.1.2", [], self.a.seconds)).stdout
@@ -363,17 +401,80 @@ class Bench:
                 if f["sent"] != f["attempts"]:
                     raise RuntimeError("%s dropped %d packets of the tunnel path"
                                        % (s, f["attempts"] - f["sent"]))
-                pps[s].append(f["pps"])
-            log("  round %d: %s" % (r + 1, "  ".join("%s %.0f" % (s, pps[s][-1]) for s in systems)))
-        base = statistics.median(pps["none"])
+                samples[s].append({"pps": f["pps"], "pps_cpu": f["pps_cpu"]})
         summary = {}
-        for s in systems:
-            paired = [x / y for x, y in zip(pps[s], pps["none"])]
-            summary[s] = {"median_pps": statistics.median(pps[s]), "min_pps": min(pps[s]),
-                          "max_pps": max(pps[s]),
-                          "ratio": statistics.median(pps[s]) / base,
-                          "paired_ratio_median": statistics.median(paired)}
-        self.result["throughput"] = {"samples": pps, "summary": summary}
+        for s in SYSTEMS:
+            out = {}
+            for key in ("pps", "pps_cpu"):
+                mine = [x[key] for x in samples[s]]
+                base = [x[key] for x in samples["none"]]
+                out["median_" + key] = statistics.median(mine)
+                out["ratio_" + key] = statistics.median(mine) / statistics.median(base)
+                out["paired_ratio_" + key] = statistics.median([x / y for x, y in zip(mine, base)])
+            summary[s] = out
+        log("  " + "  ".join("%s %.3f" % (s, v["paired_ratio_pps_cpu"]) for s, v in summary.items()))
+        self.result["sequential"] = {"samples": samples, "summary": summary}
+
+    def sidebyside(self):
+        """Every system at once, each in its namespace and cgroup; one sender
+        takes turns among them (tests/bench/udpturns.c), on each allowed path."""
+        log("end to end, side by side: %s, %.0f s each, turns of %.0f ms, 64-byte UDP"
+            % (", ".join(p[0] for p in SIDE_PATHS), self.a.side_seconds, self.a.slice_ms))
+        os.mkdir(self.side_cgroup())
+        self.cgroups.insert(0, self.side_cgroup())
+        for s in SIDE:
+            ns = NS_SIDE[s]
+            self.add_ns(ns)
+            self.veth(ns, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
+            self.veth(ns, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
+            self.run(["ip", "-n", ns, "route", "add", "default", "via", "10.201.2.2"])
+            if CG_SIDE[s] == s:
+                os.mkdir(self.side_cgroup(s))
+                self.cgroups.insert(0, self.side_cgroup(s))
+        # Detached by rmdir at the latest.
+        self.run([self.tool, "empty-attach", self.side_cgroup("empty")])
+        for t in ("iptables", "ip6tables"):
+            self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_SIDE["iptables"])
+        self.run(["nft", "-f", "-"], ns=NS_SIDE["nftables"], inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
+        self.side_wgks("attach", "tun0", "--fwmark", FWMARK)
+        paths = {}
+        try:
+            for name, dst, opts in SIDE_PATHS:
+                paths[name] = self.side_path(dst, opts)
+                log("  %s: %s" % (name, "  ".join("%s %.3f" % (s, v["ratio_cpu"])
+                                                  for s, v in paths[name]["summary"].items())))
+        finally:
+            self.side_wgks("detach")
+        self.result["sidebyside"] = {"slice_ms": self.a.slice_ms, "seconds": self.a.side_seconds,
+                                     "paths": paths}
+
+    def side_path(self, dst, opts):
+        targets = ["%s=/run/netns/%s,%s,%s,9%s" % (s, NS_SIDE[s], self.side_cgroup(CG_SIDE[s]), dst,
+                                                   "".join("," + o for o in opts)) for s in SIDE]
+        cmd = [os.path.join(self.a.tools, "udpturns"), "--seconds", str(self.a.side_seconds),
+               "--slice-ms", str(self.a.slice_ms)] + targets
+        if self.a.cpu is not None:
+            cmd = ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)] + cmd
+        out = json.loads(self.run(cmd).stdout)
+        t = out["targets"]
+        base = t["none"]
+        base_ns = 1e9 * base["cpu_seconds"] / base["packets"]
+        summary = {}
+        for s in SIDE:
+            v = t[s]
+            ratios_cpu = [x / y for x, y in zip(v["round_pps_cpu"], base["round_pps_cpu"])]
+            ratios = [x / y for x, y in zip(v["round_pps"], base["round_pps"])]
+            vs_ipt = [x / y for x, y in zip(v["round_pps_cpu"], t["iptables"]["round_pps_cpu"])]
+            summary[s] = {
+                "vs_iptables": statistics.median(vs_ipt), "vs_iptables_quartiles": quartiles(vs_ipt),
+                "pps_cpu": v["packets"] / v["cpu_seconds"], "pps": v["packets"] / v["wall_seconds"],
+                # What the filter adds to each packet, from CPU time per packet.
+                "added_ns": 1e9 * v["cpu_seconds"] / v["packets"] - base_ns,
+                "ratio_cpu": statistics.median(ratios_cpu), "ratio_cpu_quartiles": quartiles(ratios_cpu),
+                "ratio": statistics.median(ratios), "ratio_quartiles": quartiles(ratios),
+            }
+        return {"rounds": out["rounds"], "summary": summary,
+                "raw": {s: {k: v for k, v in t[s].items()} for s in SIDE}}
 
     # ------------------------------------------------------------ 3: attach + detach
 
@@ -390,24 +491,34 @@ class Bench:
                               for t in ("iptables", "ip6tables"))
         pre_down = " && ".join("%s -D %s" % (t, RECIPE_RULE.format(i=i, m=mark))
                                for t in ("iptables", "ip6tables"))
-        cmds = [
-            ("wgks-bpf attach + detach (loads and removes the program)",
-             "%s attach %s && %s detach %s" % (self.bin, i, self.bin, i)),
-            ("recipe PostUp + PreDown (iptables + ip6tables)", "%s && %s" % (post_up, pre_down)),
-        ]
+        wgks = "%s attach %s && %s detach %s" % (self.bin, i, self.bin, i)
         log("attach + detach latency: hyperfine, %d runs each" % self.a.latency_runs)
-        res = self.hyperfine(cmds)
+        res = self.hyperfine([
+            ("wgks-bpf attach + detach", wgks),
+            ("recipe PostUp + PreDown (iptables + ip6tables)", "%s && %s" % (post_up, pre_down)),
+            ("`wg show IF fwmark` alone", "wg show %s fwmark" % i),
+        ])
         # With another namespace protected the program stays: attach is a map update.
         self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
         try:
-            res += self.hyperfine([("wgks-bpf attach + detach (program already attached for "
-                                    "another namespace)", cmds[0][1])])
+            res += self.hyperfine([("wgks-bpf attach + detach, program already attached for "
+                                    "another namespace", wgks)])
         finally:
             self.wgks(NS_P, "detach")
         recipe = res[1]["median_ms"]
         for r in res:
             r["ratio_to_recipe"] = r["median_ms"] / recipe
-        self.result["latency"] = {"commands": res, "interface": "wireguard-go, fwmark 51820"}
+        # Where attach's time goes: loading the object, most of it libbpf reading the
+        # kernel's BTF (for CO-RE), each in a fresh process as attach is.
+        loads = [json.loads(self.run([self.tool, "load-time"]).stdout) for _ in range(7)]
+        self.result["latency"] = {
+            "commands": res, "interface": "wireguard-go, fwmark 51820",
+            "load_ms": statistics.median(x["load_ms"] for x in loads),
+            "kernel_btf_ms": statistics.median(x["kernel_btf_ms"] for x in loads),
+            "loads": loads}
+        log("  " + "  ".join("%.1f ms" % r["median_ms"] for r in res) +
+            "; loading the object %.1f ms, %.1f of it until the kernel's BTF is read"
+            % (self.result["latency"]["load_ms"], self.result["latency"]["kernel_btf_ms"]))
 
     def hyperfine(self, cmds):
         out = "/tmp/wgks-bench-hyperfine.%s.json" % TAG
@@ -432,7 +543,8 @@ class Bench:
             raise RuntimeError("a wgks program is already attached on this host; not touching it")
         start = time.time()
         self.setup()
-        parts = self.a.only.split(",") if self.a.only else ["testrun", "insitu", "throughput", "latency"]
+        parts = self.a.only.split(",") if self.a.only else \
+            ["testrun", "insitu", "sidebyside", "sequential", "latency"]
         for part in parts:
             getattr(self, part)()
         self.result["seconds"] = time.time() - start
@@ -461,6 +573,11 @@ def summarize_insitu(samples):
             "packets": sum(s["wgks_cnt"] for s in samples)}
 
 
+def quartiles(v):
+    q = statistics.quantiles(v, n=4)
+    return [q[0], q[2]]
+
+
 def cgroup2_root():
     with open("/proc/self/mounts") as f:
         for line in f:
@@ -479,79 +596,193 @@ def machine():
                 break
     with open("/proc/meminfo") as f:
         mem_kb = int(f.readline().split()[1])
-    virt = ""
+    virt = "none"
+    with open("/proc/cpuinfo") as f:
+        if " hypervisor" in f.read():
+            virt = "virtual machine"
     if shutil.which("systemd-detect-virt"):
-        virt = subprocess.run(["systemd-detect-virt"], capture_output=True, text=True).stdout.strip()
+        vm = subprocess.run(["systemd-detect-virt", "--vm"], capture_output=True, text=True).stdout.strip()
+        if vm and vm != "none":
+            virt = "virtual machine (%s)" % vm
+    with open("/proc/cmdline") as f:
+        cmdline = f.read()
+    flags = [x for x in ("pti=on", "mitigations=off") if x in cmdline.split()]
     distro = ""
     if os.path.exists("/etc/os-release"):
         with open("/etc/os-release") as f:
             for line in f:
                 if line.startswith("PRETTY_NAME="):
                     distro = line.split("=", 1)[1].strip().strip('"')
+    elif os.path.exists("/etc/debian_version"):
+        with open("/etc/debian_version") as f:
+            distro = "Debian " + f.read().strip()
     return {"kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
-            "memory_gib": round(mem_kb / 2**20, 1), "virtualization": virt or "none", "os": distro,
-            "date": time.strftime("%Y-%m-%d")}
+            "memory_gib": round(mem_kb / 2**20, 1), "virtualization": virt, "os": distro,
+            "kernel_flags": flags, "date": time.strftime("%Y-%m-%d"),
+            "load_average": os.getloadavg()}
+
+
+LABELS = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
+          "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf",
+          "empty": "empty cgroup_skb program (`return 1;`)",
+          "unmanaged": "wgks-bpf, seen from a namespace without a policy"}
+
+
+def targets(res):
+    """The issue's targets against what was measured: (what, measured, met)."""
+    out = []
+    ins = res.get("insitu")
+    if ins:
+        base = ins["configs"][0]["paths"]
+        worst = max(base.items(), key=lambda kv: kv[1]["ratio"])
+        batched = {k: v for k, v in base.items() if k not in ("blocked", "tunnel-1")}
+        worst_b = max(batched.items(), key=lambda kv: kv[1]["ratio"])
+        out.append(("in situ <= 2x the empty program, every path",
+                    "%.2fx at most on the batched paths (%s); %.2fx on %s (one packet per system call)"
+                    % (worst_b[1]["ratio"], worst_b[0], worst[1]["ratio"], worst[0]),
+                    worst[1]["ratio"] <= 2))
+        for c in ins["configs"]:
+            if "lan" in c["paths"]:
+                v = c["paths"]["lan"]
+                out.append(("in situ <= 2x the empty program, %s: lan path" % c["config"],
+                            "%.2fx" % v["ratio"], v["ratio"] <= 2))
+        for name in ("tunnel", "blocked", "unmanaged"):
+            vals = [c["paths"][name]["wgks_ns"] for c in ins["configs"] if c["prefixes"] == 0
+                    and not c["allow_lan"] and name in c["paths"]]
+            if len(vals) > 1:
+                out.append(("flat from 1 to 256 namespaces (%s)" % name,
+                            "%s ns" % " / ".join("%.0f" % v for v in vals),
+                            max(vals) <= 1.15 * min(vals)))
+        lan = [c["paths"]["lan"]["wgks_ns"] for c in ins["configs"] if "lan" in c["paths"]]
+        if len(lan) > 1:
+            out.append(("flat from allow-LAN to allow-LAN + 1,000 prefixes (lan path)",
+                        "%s ns" % " / ".join("%.0f" % v for v in lan), max(lan) <= 1.15 * min(lan)))
+    side = res.get("sidebyside")
+    if side:
+        for path, v in side["paths"].items():
+            sw = v["summary"]["wgks-bpf"]
+            w, ipt = sw["ratio_cpu"], v["summary"]["iptables"]["ratio_cpu"]
+            q = sw["vs_iptables_quartiles"]
+            out.append(("end to end >= 98%% of no filter (%s path)" % path, "%.1f%%" % (100 * w), w >= 0.98))
+            # Above only if it is in most rounds: the lower quartile of the per-round ratio > 1.
+            out.append(("end to end above the iptables recipe (%s path)" % path,
+                        "%.1f%% vs %.1f%%; per round, wgks-bpf / iptables: median %.3f, "
+                        "quartiles %.3f – %.3f" % (100 * w, 100 * ipt, sw["vs_iptables"], q[0], q[1]),
+                        "yes" if q[0] > 1 else "tie" if q[1] >= 1 else "no"))
+    lat = res.get("latency")
+    if lat:
+        c = lat["commands"]
+        out.append(("attach + detach <= 1/3 of PostUp + PreDown",
+                    "%.0f ms vs %.0f ms (%.2f)" % (c[0]["median_ms"], c[1]["median_ms"],
+                                                   c[0]["ratio_to_recipe"]),
+                    c[0]["ratio_to_recipe"] <= 1 / 3))
+    return out
 
 
 def markdown(res):
     m = res["machine"]
-    out = ["Measured on %s, Linux %s, %d x %s, %.0f GiB, virtualization: %s, %s; `make bench`, "
-           "all in one run." % (m["os"], m["kernel"], m["cpus"], m["cpu"], m["memory_gib"],
-                                m["virtualization"], m["date"])]
+    out = ["Measured on %s, Linux %s%s, %d vCPUs (%s), %.0f GiB, %s, load average %.1f at the "
+           "start; %s. `make bench`, one run." % (
+               m["os"] or "?", m["kernel"], " (%s)" % ", ".join(m["kernel_flags"]) if m["kernel_flags"]
+               else "", m["cpus"], m["cpu"], m["memory_gib"], m["virtualization"],
+               m["load_average"][0], m["date"])]
     ins = res.get("insitu")
     tr = res.get("testrun")
-    if ins and tr:
-        base, tbase = ins["configs"][0]["paths"], tr["configs"][0]["paths"]
-        out += ["", "Per-packet cost in the kernel, ns (program %s; empty = the allow-all program "
-                "`return 1;`, attached before and after it; in situ = bpf_stats run_time_ns / "
-                "run_cnt under a UDP flood; isolated = BPF_PROG_TEST_RUN, repeat %d):"
-                % (ins["program"], tr["repeat"]), "",
+    if ins:
+        base = ins["configs"][0]["paths"]
+        tbase = tr["configs"][0]["paths"] if tr else {}
+        out += ["", "**Per-packet cost in the kernel**, ns, one namespace protected "
+                "(program %s). *In situ*: bpf_stats run_time_ns / run_cnt under a UDP "
+                "flood, next to an empty `return 1;` program attached before and after ours "
+                "(\"empty\" is their mean); *isolated*: BPF_PROG_TEST_RUN%s."
+                % (ins["program"], ", repeat %d" % tr["repeat"] if tr else ""), "",
                 "| path | in situ: empty | wgks-bpf | ratio | isolated: empty | wgks-bpf | ratio |",
                 "|---|---:|---:|---:|---:|---:|---:|"]
         for name, v in base.items():
             t = tbase.get(name)
             out.append("| %s | %.0f | %.0f | %.2fx | %s | %s | %s |" % (
-                name, v["empty_ns"], v["wgks_ns"], v["ratio"],
+                PATH_LABELS.get(name, name), v["empty_ns"], v["wgks_ns"], v["ratio"],
                 "%.0f" % t["empty_ns"] if t else "", "%.0f" % t["wgks_ns"] if t else "",
                 "%.2fx" % (t["wgks_ns"] / t["empty_ns"]) if t else ""))
         names = [c["config"] for c in ins["configs"]]
-        out += ["", "Scale, in situ: wgks-bpf ns per packet (ratio to the empty program):", "",
+        out += ["", "**Scale**, in situ: wgks-bpf ns per packet (ratio to the empty program). "
+                "Extra namespaces are policies with made-up cookies written into the map; extra "
+                "prefixes are /8 to /32 entries of the protected namespace, spread over the "
+                "IPv4 space.", "",
                 "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
         for p in PATHS:
             cells = []
             for c in ins["configs"]:
                 v = c["paths"].get(p[0])
                 cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["ratio"]) if v else "–")
-            out.append("| %s | %s |" % (p[0], " | ".join(cells)))
-        out += ["", "Scale, isolated (BPF_PROG_TEST_RUN): wgks-bpf ns per run (ratio to the empty "
-                "program):", "", "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+            out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+    if tr:
+        names = [c["config"] for c in tr["configs"]]
+        out += ["", "**Scale**, isolated (BPF_PROG_TEST_RUN): wgks-bpf ns per run (ratio to the "
+                "empty program):", "", "| path | " + " | ".join(names) + " |",
+                "|---|" + "---:|" * len(names)]
         for p in PATHS:
             cells = []
             for c in tr["configs"]:
                 v = c["paths"].get(p[0])
                 cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["wgks_ns"] / v["empty_ns"]) if v else "–")
-            out.append("| %s | %s |" % (p[0], " | ".join(cells)))
-    th = res.get("throughput")
-    if th:
-        n = len(th["samples"]["none"])
-        out += ["", "End to end, 64-byte UDP payloads with sendmmsg through the tunnel (veth) path, "
-                "one sender pinned to one CPU, %d interleaved rounds:" % n, "",
-                "| filter | median packets/s | min – max | ratio to no filter | median of per-round ratios |",
+            if any(x != "–" for x in cells):
+                out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+    side = res.get("sidebyside")
+    if side:
+        paths = list(side["paths"])
+        rounds = side["paths"][paths[0]]["rounds"]
+        out += ["", "**End to end**, side by side: 64-byte UDP payloads with sendmmsg (64 a call) "
+                "from one thread pinned to one CPU, taking %.0f ms turns among sockets in "
+                "separate namespaces and cgroups, one per filter, %.0f s per path (%d rounds). "
+                "Packets per second of the sender's CPU time (the VM's neighbours do not move "
+                "it); ratio = median over rounds of each round's ratio to no filter; ns = what "
+                "the filter adds to each packet." % (side["slice_ms"], side["seconds"], rounds), "",
+                "| filter | " + " | ".join("%s: ratio | ns" % p for p in paths) + " |",
+                "|---|" + "---:|---:|" * len(paths)]
+        for s in SIDE:
+            cells = []
+            for p in paths:
+                v = side["paths"][p]["summary"][s]
+                cells.append("%.3f | %+.0f" % (v["ratio_cpu"], v["added_ns"]))
+            out.append("| %s | %s |" % (LABELS[s], " | ".join(cells)))
+        out.append("| *no filter, packets/s* | %s |" % " | ".join(
+            "%.0f | " % side["paths"][p]["summary"]["none"]["pps_cpu"] for p in paths))
+    seq = res.get("sequential")
+    if seq:
+        n = len(seq["samples"]["none"])
+        out += ["", "**End to end**, one after the other (wgks-bpf on the root cgroup, nothing "
+                "attached for no filter; each system set up and torn down around its %.1f s "
+                "sample, %d interleaved rounds), through the tunnel:"
+                % (res["settings"]["seconds"], n), "",
+                "| filter | median packets/s | ratio | median packets/CPU-s | ratio |",
                 "|---|---:|---:|---:|---:|"]
-        labels = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
-                  "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf"}
-        for s, v in th["summary"].items():
-            out.append("| %s | %.0f | %.0f – %.0f | %.3f | %.3f |" % (
-                labels[s], v["median_pps"], v["min_pps"], v["max_pps"], v["ratio"],
-                v["paired_ratio_median"]))
+        for s, v in seq["summary"].items():
+            out.append("| %s | %.0f | %.3f | %.0f | %.3f |" % (
+                LABELS[s], v["median_pps"], v["paired_ratio_pps"], v["median_pps_cpu"],
+                v["paired_ratio_pps_cpu"]))
     lat = res.get("latency")
     if lat:
-        out += ["", "Attach + detach, inside `ip netns exec`, on a wireguard-go interface with "
-                "fwmark 51820 (hyperfine, median of %d runs):" % res["settings"]["latency_runs"], "",
+        out += ["", "**Attach + detach**, in a namespace (`ip netns exec`), on a wireguard-go "
+                "interface with fwmark 51820, hyperfine, median of %d runs:"
+                % res["settings"]["latency_runs"], "",
                 "| what | median ms | min – max ms | ratio to the recipe |", "|---|---:|---:|---:|"]
         for r in lat["commands"]:
             out.append("| %s | %.1f | %.1f – %.1f | %.2f |" % (
                 r["what"], r["median_ms"], r["min_ms"], r["max_ms"], r["ratio_to_recipe"]))
+        out.append("| of attach: loading the BPF object (fresh process) | %.1f | | |" % lat["load_ms"])
+        out.append("| of which until libbpf has read the kernel's BTF | %.1f | | |" % lat["kernel_btf_ms"])
+    t = targets(res)
+    if t:
+        out += ["", "**Targets**:", "", "| target | measured | met |", "|---|---|---|"]
+        for what, got, met in t:
+            if met is True or met == "yes":
+                verdict = "yes"
+            elif met == "tie":
+                verdict = "**tie** (within the noise)"
+            else:
+                verdict = "**no**"
+            out.append("| %s | %s | %s |" % (what, got, verdict))
     return "\n".join(out)
 
 
@@ -560,18 +791,23 @@ def parse_args():
     ap.add_argument("--bin", required=True, help="the wgks-bpf binary")
     ap.add_argument("--tools", required=True, help="directory of udpflood and wgks-bench")
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--rounds", type=int, default=10, help="end-to-end rounds (default 10)")
-    ap.add_argument("--seconds", type=float, default=2.0, help="end-to-end seconds per system and round")
-    ap.add_argument("--insitu-rounds", type=int, default=3)
-    ap.add_argument("--insitu-seconds", type=float, default=1.0)
+    ap.add_argument("--rounds", type=int, default=10, help="one after the other: rounds (default 10)")
+    ap.add_argument("--seconds", type=float, default=1.0,
+                    help="one after the other: seconds per system and round")
+    ap.add_argument("--side-seconds", type=float, default=20.0,
+                    help="side by side: seconds per path (default 20)")
+    ap.add_argument("--slice-ms", type=float, default=20.0, help="side by side: each turn (ms)")
+    ap.add_argument("--insitu-rounds", type=int, default=4)
+    ap.add_argument("--insitu-seconds", type=float, default=0.4)
     ap.add_argument("--repeat", type=int, default=1000000, help="BPF_PROG_TEST_RUN repeat")
     ap.add_argument("--testrun-rounds", type=int, default=5)
     ap.add_argument("--latency-runs", type=int, default=20)
     ap.add_argument("--cpu", type=int, default=0,
                     help="pin the sender to this CPU (-1: do not pin)")
-    ap.add_argument("--only", help="comma-separated parts: testrun,insitu,throughput,latency")
-    ap.add_argument("--configs", type=int, default=len(CONFIGS),
-                    help="in situ: the first N scale configurations only")
+    ap.add_argument("--only", help="comma-separated parts: testrun,insitu,sidebyside,sequential,latency")
+    ap.add_argument("--configs", default=",".join(str(i + 1) for i in range(len(CONFIGS))),
+                    help="in situ: these scale configurations only (1-%d, comma-separated)"
+                    % len(CONFIGS))
     ap.add_argument("--lock-timeout", type=int, default=900)
     a = ap.parse_args()
     if a.cpu is not None and a.cpu < 0:
