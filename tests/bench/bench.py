@@ -102,7 +102,7 @@ class Bench:
         self.wgks_maps_before = False
         self.wgks_id = None
         self.bpffs_before = set(os.listdir("/sys/fs/bpf")) if os.path.isdir("/sys/fs/bpf") else set()
-        self.result = {"machine": machine(), "settings": vars(args).copy()}
+        self.result = {"machine": machine(), "settings": vars(args).copy(), "commit": commit()}
 
     # ------------------------------------------------------------ helpers
 
@@ -573,6 +573,14 @@ def summarize_insitu(samples):
             "packets": sum(s["wgks_cnt"] for s in samples)}
 
 
+def commit():
+    """The source measured: git's commit, and whether the tree had changes."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    rev = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True)
+    return rev.stdout.strip() if rev.returncode == 0 else None
+
+
 def quartiles(v):
     q = statistics.quantiles(v, n=4)
     return [q[0], q[2]]
@@ -682,10 +690,10 @@ def targets(res):
 def markdown(res):
     m = res["machine"]
     out = ["Measured on %s, Linux %s%s, %d vCPUs (%s), %.0f GiB, %s, load average %.1f at the "
-           "start; %s. `make bench`, one run." % (
+           "start; %s. `make bench` at %s, one run." % (
                m["os"] or "?", m["kernel"], " (%s)" % ", ".join(m["kernel_flags"]) if m["kernel_flags"]
                else "", m["cpus"], m["cpu"], m["memory_gib"], m["virtualization"],
-               m["load_average"][0], m["date"])]
+               m["load_average"][0], m["date"], res.get("commit") or "?")]
     ins = res.get("insitu")
     tr = res.get("testrun")
     if ins:
