@@ -296,13 +296,12 @@ class Bench:
         return {}
 
     def configure(self, cfg):
-        """CONFIGS go from fewer to more: allow-LAN is added in place (attach
-        again), never taken away, so the program keeps its place between the
-        empty ones."""
+        """Attach again, which updates the policy in place (the program keeps
+        its place between the empty ones) and takes allow-LAN away or adds it;
+        then the made-up namespaces and prefixes."""
         name, nns, allow_lan, prefixes = cfg
         self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
-        if allow_lan:
-            self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK, "--allow-lan")
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK, *(["--allow-lan"] if allow_lan else []))
         self.run([self.tool, "fill", self.cgroup, "/run/netns/" + NS_P, str(nns), str(prefixes)])
         self.filled = True
 
@@ -320,19 +319,20 @@ class Bench:
         log("in-situ cost: bpf_stats under a UDP flood, %d x %.1f s per path and configuration"
             % (self.a.insitu_rounds, self.a.insitu_seconds))
         self.attach_wgks_between_empties()
-        configs = []
-        for cfg in [c for i, c in enumerate(CONFIGS) if str(i + 1) in self.a.configs.split(",")]:
-            self.configure(cfg)
-            paths = [p for p in PATHS if p[0] != "lan" or cfg[2]]
-            samples = {p[0]: [] for p in paths}
-            for r in range(self.a.insitu_rounds):
+        chosen = [c for i, c in enumerate(CONFIGS) if str(i + 1) in self.a.configs.split(",")]
+        samples = {cfg[0]: {p[0]: [] for p in PATHS if p[0] != "lan" or cfg[2]} for cfg in chosen}
+        # Configurations take turns too: a drift of the machine must not pass for scale.
+        for r in range(self.a.insitu_rounds):
+            for cfg in rotate(chosen, r):
+                self.configure(cfg)
+                paths = [p for p in PATHS if p[0] in samples[cfg[0]]]
                 for p in rotate(paths, r):
-                    samples[p[0]].append(self.insitu_sample(p))
-            summary = {}
-            for name, ss in samples.items():
-                summary[name] = summarize_insitu(ss)
+                    samples[cfg[0]][p[0]].append(self.insitu_sample(p))
+        configs = []
+        for cfg in chosen:
+            summary = {name: summarize_insitu(ss) for name, ss in samples[cfg[0]].items()}
             configs.append({"config": cfg[0], "namespaces": cfg[1], "allow_lan": cfg[2],
-                            "prefixes": cfg[3], "paths": summary, "samples": samples})
+                            "prefixes": cfg[3], "paths": summary, "samples": samples[cfg[0]]})
             log("  %-26s %s" % (cfg[0], "  ".join("%s %.0f/%.0f ns (%.2fx)" % (
                 k, v["wgks_ns"], v["empty_ns"], v["ratio"]) for k, v in summary.items())))
         self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
