@@ -44,7 +44,7 @@ static __always_inline void read_source(struct __sk_buff *skb, struct wgks_event
 		bpf_skb_load_bytes(skb, l4, &e->sport, sizeof(e->sport));
 }
 
-static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns)
+static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, __u32 index)
 {
 	__u32 zero = 0;
 	struct wgks_watch *w = bpf_map_lookup_elem(&wgks_watch, &zero);
@@ -58,7 +58,7 @@ static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns)
 	now = bpf_ktime_get_ns();
 	if (now > w->deadline_ns)
 		return;
-	l = bpf_map_lookup_elem(&wgks_evlimit, &netns);
+	l = bpf_map_lookup_elem(&wgks_evlimit, &index);
 	if (!l || !take_token(l, now))
 		return;
 	e = bpf_ringbuf_reserve(&wgks_events, sizeof(*e), 0);

@@ -65,12 +65,12 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 		return PASS;
 	}
 	r = decide(skb, p, netns);
-	count(bpf_map_lookup_elem(&wgks_stats, &netns), r, skb->len);
+	count(bpf_map_lookup_elem(&wgks_stats, &p->counters), r, skb->len);
 	if (r != WGKS_REASON_BLOCKED) {
 		syn_passed(skb);
 		return PASS;
 	}
-	report_blocked(skb, netns);
+	report_blocked(skb, netns, p->counters);
 	return DROP;
 }
 

@@ -12,10 +12,14 @@ struct {
 	__type(value, struct wgks_policy);
 } wgks_policy SEC(".maps");
 
+/*
+ * Counters of namespaces with a policy, at wgks_policy.counters. An array,
+ * not a hash keyed by the cookie: its lookup is inlined, with no hashing.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WGKS_MAX_NETNS);
-	__type(key, __u64); /* as in wgks_policy; the loader creates the entry */
+	__type(key, __u32);
 	__type(value, struct wgks_counters);
 } wgks_stats SEC(".maps");
 
@@ -74,9 +78,9 @@ struct {
 } wgks_watch SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WGKS_MAX_NETNS);
-	__type(key, __u64); /* netns cookie; the loader creates the entry */
+	__type(key, __u32); /* the index of the namespace's counters (wgks_policy) */
 	__type(value, struct wgks_evlimit);
 } wgks_evlimit SEC(".maps");
 

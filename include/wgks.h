@@ -64,6 +64,7 @@ struct wgks_tunnel {
 struct wgks_policy {
 	__u32 ntunnels; /* slots to look at: highest used slot + 1 */
 	__u32 flags;    /* WGKS_F_* */
+	__u32 counters; /* this namespace's index in wgks_stats (the loader picks it) */
 	struct wgks_tunnel tunnels[WGKS_MAX_TUNNELS];
 };
 
@@ -99,7 +100,10 @@ struct wgks_allow6_key {
 	__u8 addr[16];
 };
 
-/* Value of wgks_stats (per CPU), keyed like wgks_policy. */
+/*
+ * Value of wgks_stats (per CPU), at the index in the namespace's policy:
+ * an array, so that counting costs no second hash lookup per packet.
+ */
 struct wgks_counters {
 	__u64 packets[WGKS_REASON_MAX];
 	__u64 bytes[WGKS_REASON_MAX];

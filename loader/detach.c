@@ -50,11 +50,10 @@ static int detach_here(struct ks_ctx *c, const char *ifname)
 	return ns_commit(c, netns, &p);
 }
 
-/* Empty every map; the caller detaches the programs. */
+/* Empty every hash and trie (counters are reset when used again); the caller detaches. */
 static int detach_everywhere(struct ks_ctx *c)
 {
-	int fds[] = { c->st.policy_fd,    c->st.stats_fd,  c->st.evlimit_fd,
-		      c->st.endpoints_fd, c->st.allow4_fd, c->st.allow6_fd };
+	int fds[] = { c->st.policy_fd, c->st.endpoints_fd, c->st.allow4_fd, c->st.allow6_fd };
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {

@@ -72,23 +72,20 @@ static bool no_policy_left(int policy_fd)
 
 int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
 {
-	int created;
+	struct wgks_policy q = *p;
 
 	if (policy_is_empty(p)) {
+		/* Its counters' index is free again once no policy names it. */
 		if (bpf_map_delete_elem(c->st.policy_fd, &netns) && errno != ENOENT) {
 			err("cannot remove the policy: %s", strerror(errno));
 			return -1;
 		}
-		ks_stats_delete(&c->st, netns);
 	} else {
-		/* Counters first: the program only looks them up, never creates them. */
-		created = ks_stats_create(&c->st, netns);
-		if (created < 0)
+		/* Zeroed counters first (for a new namespace), then the policy naming them. */
+		if (ks_counters_index(&c->st, netns, &q.counters) < 0)
 			return -1;
-		if (bpf_map_update_elem(c->st.policy_fd, &netns, p, BPF_ANY)) {
+		if (bpf_map_update_elem(c->st.policy_fd, &netns, &q, BPF_ANY)) {
 			err("cannot write the policy: %s", strerror(errno));
-			if (created)
-				ks_stats_delete(&c->st, netns);
 			return -1;
 		}
 	}

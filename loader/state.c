@@ -79,7 +79,7 @@ struct map_spec {
 #define MAP(n, field, k, v) { n, offsetof(struct ks_state, field), k, v }
 static const struct map_spec our_maps[] = {
 	MAP("wgks_policy", policy_fd, 8, sizeof(struct wgks_policy)),
-	MAP("wgks_stats", stats_fd, 8, sizeof(struct wgks_counters)),
+	MAP("wgks_stats", stats_fd, 4, sizeof(struct wgks_counters)),
 	MAP("wgks_unmanaged", unmanaged_fd, 4, sizeof(struct wgks_counters)),
 	MAP("wgks_endpoints", endpoints_fd, sizeof(struct wgks_endpoint_key),
 	    sizeof(struct wgks_owners)),
@@ -87,7 +87,7 @@ static const struct map_spec our_maps[] = {
 	MAP("wgks_allow6", allow6_fd, sizeof(struct wgks_allow6_key), sizeof(struct wgks_owners)),
 	MAP("wgks_events", events_fd, 0, 0),
 	MAP("wgks_watch", watch_fd, 4, sizeof(struct wgks_watch)),
-	MAP("wgks_evlimit", evlimit_fd, 8, sizeof(struct wgks_evlimit)),
+	MAP("wgks_evlimit", evlimit_fd, 4, sizeof(struct wgks_evlimit)),
 };
 #define N_OUR_MAPS (sizeof(our_maps) / sizeof(our_maps[0]))
 
@@ -418,8 +418,8 @@ int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum)
 	return ret;
 }
 
-/* A zeroed per-CPU value for NETNS in MAP. 1 created, 0 there, -1 after err(). */
-static int percpu_create(int map_fd, uint64_t netns, size_t value_size)
+/* Zero one per-CPU array entry on every CPU. 0, or -1 after err(). */
+static int zero_percpu(int map_fd, uint32_t index, size_t value_size)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	void *zero;
@@ -435,32 +435,50 @@ static int percpu_create(int map_fd, uint64_t netns, size_t value_size)
 		err("out of memory");
 		return -1;
 	}
-	if (bpf_map_update_elem(map_fd, &netns, zero, BPF_NOEXIST) == 0)
-		ret = 1;
-	else if (errno == EEXIST)
+	if (bpf_map_update_elem(map_fd, &index, zero, BPF_ANY) == 0)
 		ret = 0;
 	else
-		err("cannot create per-namespace counters: %s", strerror(errno));
+		err("cannot reset per-namespace counters: %s", strerror(errno));
 	free(zero);
 	return ret;
 }
 
-int ks_stats_create(struct ks_state *st, uint64_t netns)
+/* A namespace's counters and event rate limit, zeroed on every CPU. */
+static int zero_counters(struct ks_state *st, uint32_t index)
 {
-	int created = percpu_create(st->stats_fd, netns, sizeof(struct wgks_counters));
-
-	if (created < 0)
+	if (zero_percpu(st->stats_fd, index, sizeof(struct wgks_counters)))
 		return -1;
-	if (percpu_create(st->evlimit_fd, netns, sizeof(struct wgks_evlimit)) < 0) {
-		if (created)
-			bpf_map_delete_elem(st->stats_fd, &netns);
-		return -1;
-	}
-	return created;
+	return zero_percpu(st->evlimit_fd, index, sizeof(struct wgks_evlimit));
 }
 
-void ks_stats_delete(struct ks_state *st, uint64_t netns)
+int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index)
 {
-	bpf_map_delete_elem(st->stats_fd, &netns);
-	bpf_map_delete_elem(st->evlimit_fd, &netns);
+	static bool used[WGKS_MAX_NETNS];
+	struct wgks_policy p;
+	uint64_t key, next;
+	void *prev = NULL;
+
+	if (bpf_map_lookup_elem(st->policy_fd, &netns, &p) == 0) {
+		*index = p.counters;
+		return 0;
+	}
+	/* A new namespace: the first index no policy names. */
+	memset(used, 0, sizeof(used));
+	while (bpf_map_get_next_key(st->policy_fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(st->policy_fd, &key, &p) == 0 &&
+		    p.counters < WGKS_MAX_NETNS)
+			used[p.counters] = true;
+	}
+	for (uint32_t i = 0; i < WGKS_MAX_NETNS; i++) {
+		if (used[i])
+			continue;
+		if (zero_counters(st, i))
+			return -1;
+		*index = i;
+		return 1;
+	}
+	err("no room for another namespace: %d have a policy", WGKS_MAX_NETNS);
+	return -1;
 }

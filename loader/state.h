@@ -62,13 +62,13 @@ int ks_detach(struct ks_state *st, int cgroup_fd);
 void ks_close(struct ks_state *st);
 
 /*
- * Zeroed per-CPU state for a namespace: its counters and its event rate
- * limit. 1 created, 0 already there, -1 after err().
+ * The index of NETNS's counters in wgks_stats: the one its policy names, or
+ * for a namespace without a policy yet, a free one, zeroed (its event rate limit too). 1 new, 0 the
+ * policy's, -1 after err(). Callers hold the lock, so none races to take it.
  */
-int ks_stats_create(struct ks_state *st, uint64_t netns);
-void ks_stats_delete(struct ks_state *st, uint64_t netns);
+int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index);
 
-/* Sum a per-CPU wgks_counters value. 0, or -1 if the key has none. */
+/* Sum a per-CPU wgks_counters value (key: __u32 index). 0, or -1 if the key has none. */
 int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum);
 
 #endif

@@ -62,3 +62,4 @@ compare: deps
 	$(Q)bash tests/e2e/compare.sh $(CURDIR)/wgks-bpf $(CURDIR)/$(OUTPUT)/compare
 
 include tests/fuzz/fuzz.mk
+include tests/bench/bench.mk

@@ -19,6 +19,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cmocka.h>
 #include "keys.h"
 #include "netns.h"
@@ -35,6 +36,7 @@ static uint32_t tun_ifindex, phy_ifindex, other_ifindex;
 struct variant_state {
 	struct ks_state st;
 	uint64_t netns; /* id of ns_managed as this variant sees it */
+	uint32_t counters; /* its index in wgks_stats */
 };
 
 /* ---- packets: Ethernet header, then what the program reads ---- */
@@ -186,7 +188,7 @@ static int run(struct variant_state *vs, const struct pkt *p, uint32_t ifindex, 
 
 static void counters(struct variant_state *vs, struct wgks_counters *c)
 {
-	assert_int_equal(ks_read_counters(vs->st.stats_fd, &vs->netns, c), 0);
+	assert_int_equal(ks_read_counters(vs->st.stats_fd, &vs->counters, c), 0);
 }
 
 /* Run P; expect VERDICT, and exactly one more packet (and its bytes) under REASON. */
@@ -293,8 +295,9 @@ static int load(void **state, const char *variant)
 	strcpy(pol.tunnels[0].name, "wgkstun");
 	pol.tunnels[0].ifindex = tun_ifindex;
 	pol.tunnels[0].fwmark = FWMARK;
+	assert_int_equal(ks_counters_index(&vs->st, vs->netns, &vs->counters), 1);
+	pol.counters = vs->counters;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_ANY), 0);
-	assert_int_equal(ks_stats_create(&vs->st, vs->netns), 1);
 	*state = vs;
 	return 0;
 }
@@ -634,6 +637,7 @@ static void test_lockdown_without_tunnels(void **state)
 	struct wgks_policy saved, pol = { .flags = WGKS_F_LOCKDOWN };
 
 	get_policy(vs, &saved);
+	pol.counters = saved.counters;
 	put_policy(vs, &pol);
 	expect(vs, "lockdown: via the former tunnel", ipv4_udp("198.18.0.1", 443), tun_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
@@ -643,6 +647,38 @@ static void test_lockdown_without_tunnels(void **state)
 	expect(vs, "lockdown: NDP", icmpv6(135, 255, "fe80::1", 0), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LINK);
 	put_policy(vs, &saved);
+}
+
+/* Each namespace counts at its own index of wgks_stats; a freed index comes back zeroed. */
+static void test_counters_index(void **state)
+{
+	struct variant_state *vs = need(state);
+	struct wgks_policy other = { .flags = WGKS_F_LOCKDOWN };
+	uint64_t other_ns = vs->netns + 1000, third_ns = vs->netns + 1001;
+	int ncpus = libbpf_num_possible_cpus();
+	struct wgks_counters *dirty, sum;
+	uint32_t idx;
+
+	assert_int_equal(ks_counters_index(&vs->st, vs->netns, &idx), 0);
+	assert_int_equal(idx, vs->counters);
+	assert_int_equal(ks_counters_index(&vs->st, other_ns, &other.counters), 1);
+	assert_int_not_equal(other.counters, vs->counters);
+	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &other_ns, &other, BPF_NOEXIST), 0);
+	assert_int_equal(ks_counters_index(&vs->st, other_ns, &idx), 0);
+	assert_int_equal(idx, other.counters);
+
+	assert_true(ncpus > 0);
+	dirty = calloc((size_t)ncpus, sizeof(*dirty));
+	assert_non_null(dirty);
+	for (int c = 0; c < ncpus; c++)
+		dirty[c].packets[WGKS_REASON_BLOCKED] = 5;
+	assert_int_equal(bpf_map_update_elem(vs->st.stats_fd, &other.counters, dirty, BPF_ANY), 0);
+	free(dirty);
+	assert_int_equal(bpf_map_delete_elem(vs->st.policy_fd, &other_ns), 0);
+	assert_int_equal(ks_counters_index(&vs->st, third_ns, &idx), 1);
+	assert_int_equal(idx, other.counters);
+	assert_int_equal(ks_read_counters(vs->st.stats_fd, &idx, &sum), 0);
+	assert_int_equal(sum.packets[WGKS_REASON_BLOCKED], 0);
 }
 
 static void test_policy_removed_passes(void **state)
@@ -668,6 +704,7 @@ static void test_policy_removed_passes(void **state)
 		cmocka_unit_test(test_row7_lan),                                  \
 		cmocka_unit_test(test_lockdown_without_tunnels),                  \
 		cmocka_unit_test(test_row1_unmanaged_namespace),                  \
+		cmocka_unit_test(test_counters_index),                            \
 		cmocka_unit_test(test_policy_removed_passes),                     \
 	}
 

@@ -1,0 +1,859 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""`make bench`: what the kill switch costs, next to no filter, the
+iptables recipe and an nftables twin, in one run (tests/bench/README.md).
+Prints Markdown tables, writes everything as JSON (--json).
+
+Parts (--only picks some): testrun, insitu, sidebyside, sequential, latency.
+  testrun     isolated cost per verdict path: BPF_PROG_TEST_RUN, ours and an
+              empty allow-all program, on a fresh copy in private namespaces
+  insitu      cost per packet in the kernel: bpf_stats of the attached program
+              under a UDP flood, between two empty programs; for 1, 16 and 256
+              protected namespaces and allow-LAN with 0 and 1,000 more prefixes
+  sidebyside  end to end, every filter at once in its own namespace and cgroup,
+              one sender taking turns (packets per CPU second, paired ratios)
+  sequential  end to end, one filter after the other, as a user has them
+  latency     attach + detach against PostUp + PreDown (hyperfine)
+
+Everything happens in namespaces and cgroups made here and is removed on
+exit, however the run ends. The host-wide lock of the e2e suites is held
+throughout: one program serves the whole host.
+"""
+import argparse
+import fcntl
+import json
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+
+TAG = str(os.getpid())
+NS_P = "wgkbp" + TAG  # protected: tun0 (the "tunnel"), eth0 (the "physical" link)
+NS_U = "wgkbu" + TAG  # unmanaged: no policy
+NS_L = "wgkbl" + TAG  # attach/detach latency: a wireguard-go interface
+WG_IF = "wgkb" + TAG
+FWMARK = "0x10"
+SYSTEMS = ["none", "iptables", "nftables", "wgks-bpf"]
+# Side by side also: the empty program alone (the floor of any cgroup_skb
+# program), and wgks-bpf seen from a namespace without a policy (what it
+# costs everyone else). One namespace each: netfilter rules are per namespace.
+SIDE = SYSTEMS + ["empty", "unmanaged"]
+NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "abcdef")}
+# The cgroup each one's socket is made in (unmanaged shares wgks-bpf's).
+CG_SIDE = {s: s for s in SIDE}
+CG_SIDE["unmanaged"] = "wgks-bpf"
+# Allowed paths, side by side: (name, destination, udpturns options).
+SIDE_PATHS = [
+    ("tunnel", "10.201.1.2", []),
+    ("fwmark", "198.18.0.2", ["mark=" + FWMARK]),
+    ("local", "127.0.0.1", ["sink"]),
+]
+LOCK = "/run/wgks-bpf-e2e.lock"
+RECIPE_RULE = "OUTPUT ! -o {i} -m mark ! --mark {m} -m addrtype ! --dst-type LOCAL -j REJECT"
+NFT_RECIPE = """table inet wgks_bench {{
+  chain output {{
+    type filter hook output priority filter; policy accept;
+    oifname != "{i}" meta mark != {m} fib daddr type != local reject
+  }}
+}}
+"""
+
+# The verdict paths: (name, namespace, destination, udpflood options).
+PATHS = [
+    ("tunnel", NS_P, "10.201.1.2", []),
+    # As blocked packets go: one per system call (sendmmsg stops at EPERM).
+    ("tunnel-1", NS_P, "10.201.1.2", ["--batch", "1"]),
+    ("fwmark", NS_P, "198.18.0.2", ["--mark", FWMARK]),
+    ("local", NS_P, "127.0.0.1", ["--sink"]),
+    ("blocked", NS_P, "198.18.0.2", []),
+    ("unmanaged", NS_U, "198.18.0.2", []),
+    ("lan", NS_P, "192.168.77.2", []),  # only with allow-LAN
+]
+PATH_LABELS = {"tunnel-1": "tunnel, 1 packet per system call", "lan": "lan (allowed prefix)"}
+# Scale configurations: (name, namespaces, allow-LAN, extra prefixes).
+CONFIGS = [
+    ("1 namespace", 1, False, 0),
+    ("16 namespaces", 16, False, 0),
+    ("256 namespaces", 256, False, 0),
+    ("allow-LAN", 1, True, 0),
+    ("allow-LAN + 1000 prefixes", 1, True, 1000),
+]
+
+
+class Bench:
+    def __init__(self, args):
+        self.a = args
+        self.bin = args.bin
+        self.tool = os.path.join(args.tools, "wgks-bench")
+        self.flood = os.path.join(args.tools, "udpflood")
+        self.cgroup = cgroup2_root()
+        self.namespaces = []
+        self.cgroups = []  # ours, made for the side-by-side run (children first)
+        self.empty_ids = []
+        self.wggo = None
+        self.wg_rundir_ours = False
+        self.filled = False
+        self.lock_fd = None
+        self.wgks_maps_before = False
+        self.wgks_id = None
+        self.bpffs_before = set(os.listdir("/sys/fs/bpf")) if os.path.isdir("/sys/fs/bpf") else set()
+        self.result = {"machine": machine(), "settings": vars(args).copy(), "commit": commit()}
+
+    # ------------------------------------------------------------ helpers
+
+    def run(self, cmd, ns=None, check=True, capture=True, inp=None):
+        if ns:
+            cmd = ["ip", "netns", "exec", ns] + cmd
+        p = subprocess.run(cmd, input=inp, text=True, capture_output=capture)
+        if check and p.returncode != 0:
+            raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
+                                                   (p.stderr or "").strip()))
+        return p
+
+    def wgks(self, ns, *args, check=True):
+        return self.run([self.bin] + list(args), ns=ns, check=check)
+
+    def flood_cmd(self, ns, dst, opts, seconds):
+        cmd = ["ip", "netns", "exec", ns]
+        if self.a.cpu is not None:
+            cmd += ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)]
+        return cmd + [self.flood, "--seconds", str(seconds)] + opts + [dst, "9"]
+
+    def our_programs(self, cgroup=None):
+        out = self.run(["bpftool", "-j", "cgroup", "show", cgroup or self.cgroup]).stdout.strip()
+        progs = json.loads(out) if out else []
+        return [p for p in progs if p.get("name", "").startswith("wgks")]
+
+    def side_cgroup(self, system=None):
+        base = os.path.join(self.cgroup, "wgksbench." + TAG)
+        return os.path.join(base, system) if system else base
+
+    def side_wgks(self, *args, check=True):
+        """wgks-bpf in the side-by-side namespace, on its own cgroup. nsenter,
+        not ip netns exec: the cgroup path must stay visible."""
+        return self.run(["nsenter", "--net=/run/netns/" + NS_SIDE["wgks-bpf"], self.bin] +
+                        list(args) + ["--cgroup", self.side_cgroup("wgks-bpf")], check=check)
+
+    # ------------------------------------------------------------ set-up
+
+    def lock(self):
+        self.lock_fd = open(LOCK, "a")
+        deadline = time.time() + self.a.lock_timeout
+        waited = False
+        while True:
+            try:
+                fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.time() > deadline:
+                    raise RuntimeError("%s held by another run for %d s" % (LOCK, self.a.lock_timeout))
+                if not waited:
+                    log("waiting for %s (an e2e suite is running)" % LOCK)
+                    waited = True
+                time.sleep(1)
+
+    def add_ns(self, name):
+        self.run(["ip", "netns", "add", name])
+        self.namespaces.append(name)
+        # No IPv6: its link upkeep would add packets of its own to the counts.
+        for key in ("all", "default"):
+            self.run(["sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % key], ns=name)
+        self.run(["ip", "-n", name, "link", "set", "lo", "up"])
+
+    def veth(self, ns, dev, addr, neigh, mac):
+        """DEV with ADDR/24; NEIGH answers to MAC, a MAC that its peer does not
+        have: the peer drops what arrives at once (not for this host), with no
+        reply to count."""
+        self.run(["ip", "-n", ns, "link", "add", dev, "type", "veth", "peer", "name", dev + "p"])
+        for d in (dev, dev + "p"):
+            self.run(["ip", "-n", ns, "link", "set", d, "up"])
+        self.run(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
+        self.run(["ip", "-n", ns, "neigh", "add", neigh, "lladdr", mac, "dev", dev, "nud", "permanent"])
+
+    def setup(self):
+        self.add_ns(NS_P)
+        self.veth(NS_P, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
+        self.veth(NS_P, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
+        self.run(["ip", "-n", NS_P, "route", "add", "default", "via", "10.201.2.2"])
+        self.add_ns(NS_U)
+        self.veth(NS_U, "eth0", "10.202.2.1", "10.202.2.2", "02:00:00:00:00:03")
+        self.run(["ip", "-n", NS_U, "route", "add", "default", "via", "10.202.2.2"])
+
+    def setup_wireguard(self):
+        """A userspace WireGuard interface with fwmark 51820, as wg-quick leaves it."""
+        if not (shutil.which("wireguard-go") and shutil.which("wg")):
+            return False
+        self.add_ns(NS_L)
+        if not os.path.exists("/var/run/wireguard"):
+            self.wg_rundir_ours = True
+        env = dict(os.environ, WG_PROCESS_FOREGROUND="1")
+        self.wggo = subprocess.Popen(["ip", "netns", "exec", NS_L, "wireguard-go", WG_IF],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if self.run(["ip", "-n", NS_L, "link", "show", WG_IF], check=False).returncode == 0 \
+                    and os.path.exists("/var/run/wireguard/%s.sock" % WG_IF):
+                break
+            time.sleep(0.05)
+        self.run(["wg", "set", WG_IF, "fwmark", "51820"], ns=NS_L)
+        self.run(["ip", "-n", NS_L, "link", "set", WG_IF, "up"])
+        return True
+
+    def cleanup(self):
+        problems = []
+
+        def attempt(what, fn):
+            try:
+                fn()
+            except Exception as e:  # keep cleaning up whatever fails
+                problems.append("%s: %s" % (what, e))
+
+        if self.filled:
+            attempt("unfill", lambda: self.run([self.tool, "unfill", self.cgroup,
+                                                "/run/netns/" + NS_P], check=False))
+        for ns in self.namespaces:
+            attempt("detach in " + ns, lambda ns=ns: self.wgks(ns, "detach", check=False))
+        if self.cgroups:
+            attempt("detach side by side", lambda: self.side_wgks("detach", check=False))
+        for pid in self.empty_ids:
+            attempt("detach empty %s" % pid,
+                    lambda pid=pid: self.run([self.tool, "empty-detach", self.cgroup, str(pid)]))
+        self.empty_ids = []
+        if self.wggo:
+            self.wggo.kill()
+            self.wggo.wait()
+            try:
+                os.unlink("/var/run/wireguard/%s.sock" % WG_IF)
+            except FileNotFoundError:
+                pass
+            if self.wg_rundir_ours:
+                try:
+                    os.rmdir("/var/run/wireguard")
+                except OSError:
+                    pass
+        for ns in self.namespaces:
+            attempt("netns del " + ns, lambda ns=ns: self.run(["ip", "netns", "del", ns]))
+        self.namespaces = []
+        for cg in self.cgroups:
+            # Whatever is still attached there goes with the cgroup.
+            attempt("rmdir " + cg, lambda cg=cg: os.rmdir(cg))
+        self.cgroups = []
+        # Everything of ours attached since we took the lock (there was none
+        # before) is ours: what the commands above could not remove goes by id.
+        try:
+            for p in self.our_programs():
+                hook = p["attach_type"].replace("cgroup_inet_", "").replace("cgroup_", "")
+                log("cleanup: detaching program %d (%s) by id" % (p["id"], p["name"]))
+                self.run(["bpftool", "cgroup", "detach", self.cgroup, hook, "id", str(p["id"])],
+                         check=False)
+            left = self.our_programs()
+            if left:
+                problems.append("programs still attached: %s" % left)
+        except Exception as e:
+            problems.append("cannot list programs: %s" % e)
+        if os.path.isdir("/sys/fs/bpf"):
+            new_pins = set(os.listdir("/sys/fs/bpf")) - self.bpffs_before
+            if new_pins:
+                problems.append("new pins in /sys/fs/bpf: %s" % sorted(new_pins))
+        for _ in range(20):  # maps go when the kernel's RCU grace periods are over
+            maps = self.run(["bpftool", "map", "list"], check=False).stdout
+            if "wgks" not in maps or self.wgks_maps_before:
+                break
+            time.sleep(0.1)
+        if "wgks" in maps and not self.wgks_maps_before:
+            problems.append("wgks maps left: %s" % [l for l in maps.splitlines() if "wgks" in l])
+        if self.lock_fd:
+            self.lock_fd.close()
+            self.lock_fd = None
+        for p in problems:
+            log("cleanup: " + p)
+        return not problems
+
+    # ------------------------------------------------------------ 1 and 4: per-packet cost
+
+    def testrun(self):
+        log("isolated cost: BPF_PROG_TEST_RUN, repeat %d, median of %d"
+            % (self.a.repeat, self.a.testrun_rounds))
+        out = self.run([self.tool, "testrun", str(self.a.repeat), str(self.a.testrun_rounds)]).stdout
+        self.result["testrun"] = json.loads(out)
+
+    def attach_empty(self):
+        pid = int(self.run([self.tool, "empty-attach", self.cgroup]).stdout.strip())
+        self.empty_ids.append(pid)
+        return pid
+
+    def status(self):
+        return json.loads(self.wgks(NS_P, "status", "--json", check=False).stdout)
+
+    def own_counters(self):
+        for n in self.status().get("namespaces", []):
+            if n.get("current"):
+                return {k: v["packets"] for k, v in n["counters"].items()}
+        return {}
+
+    def configure(self, cfg):
+        """Attach again, which updates the policy in place (the program keeps
+        its place between the empty ones) and takes allow-LAN away or adds it;
+        then the made-up namespaces and prefixes."""
+        name, nns, allow_lan, prefixes = cfg
+        self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK, *(["--allow-lan"] if allow_lan else []))
+        self.run([self.tool, "fill", self.cgroup, "/run/netns/" + NS_P, str(nns), str(prefixes)])
+        self.filled = True
+
+    def attach_wgks_between_empties(self):
+        """empty, wgks-bpf, empty: the order in which they run for each packet."""
+        for pid in self.empty_ids:
+            self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
+        self.empty_ids = []
+        self.attach_empty()
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+        self.attach_empty()
+        self.wgks_id = self.status()["program"]["id"]
+
+    def insitu(self):
+        log("in-situ cost: bpf_stats under a UDP flood, %d x %.1f s per path and configuration"
+            % (self.a.insitu_rounds, self.a.insitu_seconds))
+        self.attach_wgks_between_empties()
+        chosen = [c for i, c in enumerate(CONFIGS) if str(i + 1) in self.a.configs.split(",")]
+        samples = {cfg[0]: {p[0]: [] for p in PATHS if p[0] != "lan" or cfg[2]} for cfg in chosen}
+        # Configurations take turns too: a drift of the machine must not pass for scale.
+        for r in range(self.a.insitu_rounds):
+            for cfg in rotate(chosen, r):
+                self.configure(cfg)
+                paths = [p for p in PATHS if p[0] in samples[cfg[0]]]
+                for p in rotate(paths, r):
+                    samples[cfg[0]][p[0]].append(self.insitu_sample(p))
+        configs = []
+        for cfg in chosen:
+            summary = {name: summarize_insitu(ss) for name, ss in samples[cfg[0]].items()}
+            configs.append({"config": cfg[0], "namespaces": cfg[1], "allow_lan": cfg[2],
+                            "prefixes": cfg[3], "paths": summary, "samples": samples[cfg[0]]})
+            log("  %-26s %s" % (cfg[0], "  ".join("%s %.0f/%.0f ns (%.2fx)" % (
+                k, v["wgks_ns"], v["empty_ns"], v["ratio"]) for k, v in summary.items())))
+        self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
+        self.filled = False
+        self.result["insitu"] = {"order": ["empty (first)", "wgks-bpf", "empty (last)"],
+                                 "program": self.status()["program"]["name"], "configs": configs}
+        for pid in self.empty_ids:
+            self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
+        self.empty_ids = []
+        self.wgks(NS_P, "detach")
+
+    def insitu_sample(self, path):
+        name, ns, dst, opts = path
+        first, last = self.empty_ids
+        before = self.own_counters()
+        cmd = [self.tool, "stats", str(first), str(self.wgks_id), str(last), "--"] + \
+            self.flood_cmd(ns, dst, opts, self.a.insitu_seconds)
+        lines = self.run(cmd).stdout.strip().splitlines()
+        flood, stats = json.loads(lines[-2]), json.loads(lines[-1])["progs"]
+        after = self.own_counters()
+        moved = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        s = {"attempts": flood["attempts"], "sent": flood["sent"],
+             "counted_as": max(moved, key=moved.get) if moved and max(moved.values()) else "unmanaged"}
+        for key, pid in (("empty_first", first), ("wgks", self.wgks_id), ("empty_last", last)):
+            st = stats[str(pid)]
+            s[key + "_ns"] = st["run_time_ns"] / st["run_cnt"] if st["run_cnt"] else None
+            s[key + "_cnt"] = st["run_cnt"]
+        want = {"tunnel-1": "tunnel"}.get(name, name)
+        if s["counted_as"] != want:
+            log("  warning: %s packets were counted as %s" % (name, s["counted_as"]))
+        return s
+
+    # ------------------------------------------------------------ 2: end to end
+
+    def system_up(self, system):
+        if system == "iptables":
+            for t in ("iptables", "ip6tables"):
+                self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_P)
+        elif system == "nftables":
+            self.run(["nft", "-f", "-"], ns=NS_P, inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
+        elif system == "wgks-bpf":
+            self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+
+    def system_down(self, system):
+        if system in ("iptables", "nftables"):
+            # Also the empty tables iptables-nft leaves: their hooks cost too.
+            self.run(["nft", "flush", "ruleset"], ns=NS_P)
+        elif system == "wgks-bpf":
+            self.wgks(NS_P, "detach")
+
+    def sequential(self):
+        """The systems one after the other, as a user would have them: nothing
+        attached at all for none, wgks-bpf on the root cgroup. Noisier than
+        side by side (set-up between samples, minutes apart), so a cross-check."""
+        log("end to end, one after the other: %d rounds x %d systems x %.1f s, through the tunnel"
+            % (self.a.rounds, len(SYSTEMS), self.a.seconds))
+        samples = {s: [] for s in SYSTEMS}
+        for r in range(self.a.rounds):
+            for s in rotate(SYSTEMS, r):
+                self.system_up(s)
+                try:
+                    out = self.run(self.flood_cmd(NS_P, "10.201.1.2", [], self.a.seconds)).stdout
+                finally:
+                    self.system_down(s)
+                f = json.loads(out)
+                if f["sent"] != f["attempts"]:
+                    raise RuntimeError("%s dropped %d packets of the tunnel path"
+                                       % (s, f["attempts"] - f["sent"]))
+                samples[s].append({"pps": f["pps"], "pps_cpu": f["pps_cpu"]})
+        summary = {}
+        for s in SYSTEMS:
+            out = {}
+            for key in ("pps", "pps_cpu"):
+                mine = [x[key] for x in samples[s]]
+                base = [x[key] for x in samples["none"]]
+                out["median_" + key] = statistics.median(mine)
+                out["ratio_" + key] = statistics.median(mine) / statistics.median(base)
+                out["paired_ratio_" + key] = statistics.median([x / y for x, y in zip(mine, base)])
+            summary[s] = out
+        log("  " + "  ".join("%s %.3f" % (s, v["paired_ratio_pps_cpu"]) for s, v in summary.items()))
+        self.result["sequential"] = {"samples": samples, "summary": summary}
+
+    def sidebyside(self):
+        """Every system at once, each in its namespace and cgroup; one sender
+        takes turns among them (tests/bench/udpturns.c), on each allowed path."""
+        log("end to end, side by side: %s, %.0f s each, turns of %.0f ms, 64-byte UDP"
+            % (", ".join(p[0] for p in SIDE_PATHS), self.a.side_seconds, self.a.slice_ms))
+        os.mkdir(self.side_cgroup())
+        self.cgroups.insert(0, self.side_cgroup())
+        for s in SIDE:
+            ns = NS_SIDE[s]
+            self.add_ns(ns)
+            self.veth(ns, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
+            self.veth(ns, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
+            self.run(["ip", "-n", ns, "route", "add", "default", "via", "10.201.2.2"])
+            if CG_SIDE[s] == s:
+                os.mkdir(self.side_cgroup(s))
+                self.cgroups.insert(0, self.side_cgroup(s))
+        # Detached by rmdir at the latest.
+        self.run([self.tool, "empty-attach", self.side_cgroup("empty")])
+        for t in ("iptables", "ip6tables"):
+            self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_SIDE["iptables"])
+        self.run(["nft", "-f", "-"], ns=NS_SIDE["nftables"], inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
+        self.side_wgks("attach", "tun0", "--fwmark", FWMARK)
+        paths = {}
+        try:
+            for name, dst, opts in SIDE_PATHS:
+                paths[name] = self.side_path(dst, opts)
+                log("  %s: %s" % (name, "  ".join("%s %.3f" % (s, v["ratio_cpu"])
+                                                  for s, v in paths[name]["summary"].items())))
+        finally:
+            self.side_wgks("detach")
+        self.result["sidebyside"] = {"slice_ms": self.a.slice_ms, "seconds": self.a.side_seconds,
+                                     "paths": paths}
+
+    def side_path(self, dst, opts):
+        targets = ["%s=/run/netns/%s,%s,%s,9%s" % (s, NS_SIDE[s], self.side_cgroup(CG_SIDE[s]), dst,
+                                                   "".join("," + o for o in opts)) for s in SIDE]
+        cmd = [os.path.join(self.a.tools, "udpturns"), "--seconds", str(self.a.side_seconds),
+               "--slice-ms", str(self.a.slice_ms)] + targets
+        if self.a.cpu is not None:
+            cmd = ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)] + cmd
+        out = json.loads(self.run(cmd).stdout)
+        t = out["targets"]
+        base = t["none"]
+        base_ns = 1e9 * base["cpu_seconds"] / base["packets"]
+        summary = {}
+        for s in SIDE:
+            v = t[s]
+            ratios_cpu = [x / y for x, y in zip(v["round_pps_cpu"], base["round_pps_cpu"])]
+            ratios = [x / y for x, y in zip(v["round_pps"], base["round_pps"])]
+            vs_ipt = [x / y for x, y in zip(v["round_pps_cpu"], t["iptables"]["round_pps_cpu"])]
+            summary[s] = {
+                "vs_iptables": statistics.median(vs_ipt), "vs_iptables_quartiles": quartiles(vs_ipt),
+                "pps_cpu": v["packets"] / v["cpu_seconds"], "pps": v["packets"] / v["wall_seconds"],
+                # What the filter adds to each packet, from CPU time per packet.
+                "added_ns": 1e9 * v["cpu_seconds"] / v["packets"] - base_ns,
+                "ratio_cpu": statistics.median(ratios_cpu), "ratio_cpu_quartiles": quartiles(ratios_cpu),
+                "ratio": statistics.median(ratios), "ratio_quartiles": quartiles(ratios),
+            }
+        return {"rounds": out["rounds"], "summary": summary,
+                "raw": {s: {k: v for k, v in t[s].items()} for s in SIDE}}
+
+    # ------------------------------------------------------------ 3: attach + detach
+
+    def latency(self):
+        if not shutil.which("hyperfine"):
+            log("SKIP attach/detach latency: hyperfine is not installed (apt-get install hyperfine)")
+            return
+        if not self.setup_wireguard():
+            log("SKIP attach/detach latency: needs wireguard-go and wg")
+            return
+        i = WG_IF
+        mark = "$(wg show %s fwmark)" % i
+        post_up = " && ".join("%s -I %s" % (t, RECIPE_RULE.format(i=i, m=mark))
+                              for t in ("iptables", "ip6tables"))
+        pre_down = " && ".join("%s -D %s" % (t, RECIPE_RULE.format(i=i, m=mark))
+                               for t in ("iptables", "ip6tables"))
+        wgks = "%s attach %s && %s detach %s" % (self.bin, i, self.bin, i)
+        log("attach + detach latency: hyperfine, %d runs each" % self.a.latency_runs)
+        res = self.hyperfine([
+            ("wgks-bpf attach + detach", wgks),
+            ("recipe PostUp + PreDown (iptables + ip6tables)", "%s && %s" % (post_up, pre_down)),
+            ("`wg show IF fwmark` alone", "wg show %s fwmark" % i),
+        ])
+        # With another namespace protected the program stays: attach is a map update.
+        self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
+        try:
+            res += self.hyperfine([("wgks-bpf attach + detach, program already attached for "
+                                    "another namespace", wgks)])
+        finally:
+            self.wgks(NS_P, "detach")
+        recipe = res[1]["median_ms"]
+        for r in res:
+            r["ratio_to_recipe"] = r["median_ms"] / recipe
+        # Where attach's time goes: loading the object, most of it libbpf reading the
+        # kernel's BTF (for CO-RE), each in a fresh process as attach is.
+        loads = [json.loads(self.run([self.tool, "load-time"]).stdout) for _ in range(7)]
+        self.result["latency"] = {
+            "commands": res, "interface": "wireguard-go, fwmark 51820",
+            "load_ms": statistics.median(x["load_ms"] for x in loads),
+            "kernel_btf_ms": statistics.median(x["kernel_btf_ms"] for x in loads),
+            "loads": loads}
+        log("  " + "  ".join("%.1f ms" % r["median_ms"] for r in res) +
+            "; loading the object %.1f ms, %.1f of it until the kernel's BTF is read"
+            % (self.result["latency"]["load_ms"], self.result["latency"]["kernel_btf_ms"]))
+
+    def hyperfine(self, cmds):
+        out = "/tmp/wgks-bench-hyperfine.%s.json" % TAG
+        argv = ["hyperfine", "--style", "none", "--warmup", "3", "--runs", str(self.a.latency_runs),
+                "--export-json", out]
+        for _, c in cmds:
+            argv.append(c)
+        self.run(argv, ns=NS_L)
+        with open(out) as f:
+            data = json.load(f)["results"]
+        os.unlink(out)
+        return [{"what": w, "command": c, "median_ms": d["median"] * 1e3, "mean_ms": d["mean"] * 1e3,
+                 "stddev_ms": d["stddev"] * 1e3, "min_ms": d["min"] * 1e3, "max_ms": d["max"] * 1e3}
+                for (w, c), d in zip(cmds, data)]
+
+    # ------------------------------------------------------------ all
+
+    def main(self):
+        self.lock()
+        self.wgks_maps_before = "wgks" in self.run(["bpftool", "map", "list"], check=False).stdout
+        if self.our_programs():
+            raise RuntimeError("a wgks program is already attached on this host; not touching it")
+        start = time.time()
+        self.setup()
+        parts = self.a.only.split(",") if self.a.only else \
+            ["testrun", "insitu", "sidebyside", "sequential", "latency"]
+        for part in parts:
+            getattr(self, part)()
+        self.result["seconds"] = time.time() - start
+
+
+# ---------------------------------------------------------------- pure helpers
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def rotate(items, r):
+    r %= len(items)
+    return items[r:] + items[:r]
+
+
+def summarize_insitu(samples):
+    def med(key):
+        vals = [s[key] for s in samples if s[key] is not None]
+        return statistics.median(vals) if vals else float("nan")
+    first, last, wgks = med("empty_first_ns"), med("empty_last_ns"), med("wgks_ns")
+    empty = (first + last) / 2
+    ratios = [s["wgks_ns"] / ((s["empty_first_ns"] + s["empty_last_ns"]) / 2) for s in samples]
+    return {"wgks_ns": wgks, "empty_first_ns": first, "empty_last_ns": last, "empty_ns": empty,
+            "ratio": wgks / empty, "ratio_max": max(ratios),
+            "packets": sum(s["wgks_cnt"] for s in samples)}
+
+
+def commit():
+    """The source measured: git's commit, and whether the tree had changes."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    rev = subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"],
+                         capture_output=True, text=True)
+    return rev.stdout.strip() if rev.returncode == 0 else None
+
+
+def quartiles(v):
+    q = statistics.quantiles(v, n=4)
+    return [q[0], q[2]]
+
+
+def cgroup2_root():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[2] == "cgroup2":
+                return fields[1]
+    raise RuntimeError("no cgroup2 mount")
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        mem_kb = int(f.readline().split()[1])
+    virt = "none"
+    with open("/proc/cpuinfo") as f:
+        if " hypervisor" in f.read():
+            virt = "virtual machine"
+    if shutil.which("systemd-detect-virt"):
+        vm = subprocess.run(["systemd-detect-virt", "--vm"], capture_output=True, text=True).stdout.strip()
+        if vm and vm != "none":
+            virt = "virtual machine (%s)" % vm
+    with open("/proc/cmdline") as f:
+        cmdline = f.read()
+    flags = [x for x in ("pti=on", "mitigations=off") if x in cmdline.split()]
+    distro = ""
+    if os.path.exists("/etc/os-release"):
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    distro = line.split("=", 1)[1].strip().strip('"')
+    elif os.path.exists("/etc/debian_version"):
+        with open("/etc/debian_version") as f:
+            distro = "Debian " + f.read().strip()
+    return {"kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
+            "memory_gib": round(mem_kb / 2**20, 1), "virtualization": virt, "os": distro,
+            "kernel_flags": flags, "date": time.strftime("%Y-%m-%d"),
+            "load_average": os.getloadavg()}
+
+
+LABELS = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
+          "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf",
+          "empty": "empty cgroup_skb program (`return 1;`)",
+          "unmanaged": "wgks-bpf, seen from a namespace without a policy"}
+
+
+def targets(res):
+    """The issue's targets against what was measured: (what, measured, met)."""
+    out = []
+    ins = res.get("insitu")
+    if ins:
+        base = ins["configs"][0]["paths"]
+        worst = max(base.items(), key=lambda kv: kv[1]["ratio"])
+        batched = {k: v for k, v in base.items() if k not in ("blocked", "tunnel-1")}
+        worst_b = max(batched.items(), key=lambda kv: kv[1]["ratio"])
+        out.append(("in situ <= 2x the empty program, every path",
+                    "%.2fx at most on the batched paths (%s); %.2fx on %s (one packet per system call)"
+                    % (worst_b[1]["ratio"], worst_b[0], worst[1]["ratio"], worst[0]),
+                    worst[1]["ratio"] <= 2))
+        for c in ins["configs"]:
+            if "lan" in c["paths"]:
+                v = c["paths"]["lan"]
+                out.append(("in situ <= 2x the empty program, %s: lan path" % c["config"],
+                            "%.2fx" % v["ratio"], v["ratio"] <= 2))
+        for name in ("tunnel", "blocked", "unmanaged"):
+            vals = [c["paths"][name]["wgks_ns"] for c in ins["configs"] if c["prefixes"] == 0
+                    and not c["allow_lan"] and name in c["paths"]]
+            if len(vals) > 1:
+                out.append(("flat from 1 to 256 namespaces (%s)" % name,
+                            "%s ns" % " / ".join("%.0f" % v for v in vals),
+                            max(vals) <= 1.15 * min(vals)))
+        lan = [c["paths"]["lan"]["wgks_ns"] for c in ins["configs"] if "lan" in c["paths"]]
+        if len(lan) > 1:
+            out.append(("flat from allow-LAN to allow-LAN + 1,000 prefixes (lan path)",
+                        "%s ns" % " / ".join("%.0f" % v for v in lan), max(lan) <= 1.15 * min(lan)))
+    side = res.get("sidebyside")
+    if side:
+        for path, v in side["paths"].items():
+            sw = v["summary"]["wgks-bpf"]
+            w, ipt = sw["ratio_cpu"], v["summary"]["iptables"]["ratio_cpu"]
+            q = sw["vs_iptables_quartiles"]
+            out.append(("end to end >= 98%% of no filter (%s path)" % path, "%.1f%%" % (100 * w), w >= 0.98))
+            # Above only if it is in most rounds: the lower quartile of the per-round ratio > 1.
+            out.append(("end to end above the iptables recipe (%s path)" % path,
+                        "%.1f%% vs %.1f%%; per round, wgks-bpf / iptables: median %.3f, "
+                        "quartiles %.3f – %.3f" % (100 * w, 100 * ipt, sw["vs_iptables"], q[0], q[1]),
+                        "yes" if q[0] > 1 else "tie" if q[1] >= 1 else "no"))
+    lat = res.get("latency")
+    if lat:
+        c = lat["commands"]
+        out.append(("attach + detach <= 1/3 of PostUp + PreDown",
+                    "%.0f ms vs %.0f ms (%.2f)" % (c[0]["median_ms"], c[1]["median_ms"],
+                                                   c[0]["ratio_to_recipe"]),
+                    c[0]["ratio_to_recipe"] <= 1 / 3))
+    return out
+
+
+def markdown(res):
+    m = res["machine"]
+    out = ["Measured on %s, Linux %s%s, %d vCPUs (%s), %.0f GiB, %s, load average %.1f at the "
+           "start; %s. `make bench` at %s, one run." % (
+               m["os"] or "?", m["kernel"], " (%s)" % ", ".join(m["kernel_flags"]) if m["kernel_flags"]
+               else "", m["cpus"], m["cpu"], m["memory_gib"], m["virtualization"],
+               m["load_average"][0], m["date"], res.get("commit") or "?")]
+    ins = res.get("insitu")
+    tr = res.get("testrun")
+    if ins:
+        base = ins["configs"][0]["paths"]
+        tbase = tr["configs"][0]["paths"] if tr else {}
+        out += ["", "**Per-packet cost in the kernel**, ns, one namespace protected "
+                "(program %s). *In situ*: bpf_stats run_time_ns / run_cnt under a UDP "
+                "flood, next to an empty `return 1;` program attached before and after ours "
+                "(\"empty\" is their mean); *isolated*: BPF_PROG_TEST_RUN%s."
+                % (ins["program"], ", repeat %d" % tr["repeat"] if tr else ""), "",
+                "| path | in situ: empty | wgks-bpf | ratio | isolated: empty | wgks-bpf | ratio |",
+                "|---|---:|---:|---:|---:|---:|---:|"]
+        for name, v in base.items():
+            t = tbase.get(name)
+            out.append("| %s | %.0f | %.0f | %.2fx | %s | %s | %s |" % (
+                PATH_LABELS.get(name, name), v["empty_ns"], v["wgks_ns"], v["ratio"],
+                "%.0f" % t["empty_ns"] if t else "", "%.0f" % t["wgks_ns"] if t else "",
+                "%.2fx" % (t["wgks_ns"] / t["empty_ns"]) if t else ""))
+        names = [c["config"] for c in ins["configs"]]
+        out += ["", "**Scale**, in situ: wgks-bpf ns per packet (ratio to the empty program). "
+                "Extra namespaces are policies with made-up cookies written into the map; extra "
+                "prefixes are /8 to /32 entries of the protected namespace, spread over the "
+                "IPv4 space.", "",
+                "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for p in PATHS:
+            cells = []
+            for c in ins["configs"]:
+                v = c["paths"].get(p[0])
+                cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["ratio"]) if v else "–")
+            out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+    if tr:
+        names = [c["config"] for c in tr["configs"]]
+        out += ["", "**Scale**, isolated (BPF_PROG_TEST_RUN): wgks-bpf ns per run (ratio to the "
+                "empty program):", "", "| path | " + " | ".join(names) + " |",
+                "|---|" + "---:|" * len(names)]
+        for p in PATHS:
+            cells = []
+            for c in tr["configs"]:
+                v = c["paths"].get(p[0])
+                cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["wgks_ns"] / v["empty_ns"]) if v else "–")
+            if any(x != "–" for x in cells):
+                out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+    side = res.get("sidebyside")
+    if side:
+        paths = list(side["paths"])
+        rounds = side["paths"][paths[0]]["rounds"]
+        out += ["", "**End to end**, side by side: 64-byte UDP payloads with sendmmsg (64 a call) "
+                "from one thread pinned to one CPU, taking %.0f ms turns among sockets in "
+                "separate namespaces and cgroups, one per filter, %.0f s per path (%d rounds). "
+                "Packets per second of the sender's CPU time (the VM's neighbours do not move "
+                "it); ratio = median over rounds of each round's ratio to no filter; ns = what "
+                "the filter adds to each packet." % (side["slice_ms"], side["seconds"], rounds), "",
+                "| filter | " + " | ".join("%s: ratio | ns" % p for p in paths) + " |",
+                "|---|" + "---:|---:|" * len(paths)]
+        for s in SIDE:
+            cells = []
+            for p in paths:
+                v = side["paths"][p]["summary"][s]
+                cells.append("%.3f | %+.0f" % (v["ratio_cpu"], v["added_ns"]))
+            out.append("| %s | %s |" % (LABELS[s], " | ".join(cells)))
+        out.append("| *no filter, packets/s* | %s |" % " | ".join(
+            "%.0f | " % side["paths"][p]["summary"]["none"]["pps_cpu"] for p in paths))
+    seq = res.get("sequential")
+    if seq:
+        n = len(seq["samples"]["none"])
+        out += ["", "**End to end**, one after the other (wgks-bpf on the root cgroup, nothing "
+                "attached for no filter; each system set up and torn down around its %.1f s "
+                "sample, %d interleaved rounds), through the tunnel:"
+                % (res["settings"]["seconds"], n), "",
+                "| filter | median packets/s | ratio | median packets/CPU-s | ratio |",
+                "|---|---:|---:|---:|---:|"]
+        for s, v in seq["summary"].items():
+            out.append("| %s | %.0f | %.3f | %.0f | %.3f |" % (
+                LABELS[s], v["median_pps"], v["paired_ratio_pps"], v["median_pps_cpu"],
+                v["paired_ratio_pps_cpu"]))
+    lat = res.get("latency")
+    if lat:
+        out += ["", "**Attach + detach**, in a namespace (`ip netns exec`), on a wireguard-go "
+                "interface with fwmark 51820, hyperfine, median of %d runs:"
+                % res["settings"]["latency_runs"], "",
+                "| what | median ms | min – max ms | ratio to the recipe |", "|---|---:|---:|---:|"]
+        for r in lat["commands"]:
+            out.append("| %s | %.1f | %.1f – %.1f | %.2f |" % (
+                r["what"], r["median_ms"], r["min_ms"], r["max_ms"], r["ratio_to_recipe"]))
+        out.append("| of attach: loading the BPF object (fresh process) | %.1f | | |" % lat["load_ms"])
+        out.append("| of which until libbpf has read the kernel's BTF | %.1f | | |" % lat["kernel_btf_ms"])
+    t = targets(res)
+    if t:
+        out += ["", "**Targets**:", "", "| target | measured | met |", "|---|---|---|"]
+        for what, got, met in t:
+            if met is True or met == "yes":
+                verdict = "yes"
+            elif met == "tie":
+                verdict = "**tie** (within the noise)"
+            else:
+                verdict = "**no**"
+            out.append("| %s | %s | %s |" % (what, got, verdict))
+    return "\n".join(out)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin", required=True, help="the wgks-bpf binary")
+    ap.add_argument("--tools", required=True, help="directory of udpflood and wgks-bench")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--rounds", type=int, default=10, help="one after the other: rounds (default 10)")
+    ap.add_argument("--seconds", type=float, default=1.0,
+                    help="one after the other: seconds per system and round")
+    ap.add_argument("--side-seconds", type=float, default=20.0,
+                    help="side by side: seconds per path (default 20)")
+    ap.add_argument("--slice-ms", type=float, default=20.0, help="side by side: each turn (ms)")
+    ap.add_argument("--insitu-rounds", type=int, default=4)
+    ap.add_argument("--insitu-seconds", type=float, default=0.4)
+    ap.add_argument("--repeat", type=int, default=1000000, help="BPF_PROG_TEST_RUN repeat")
+    ap.add_argument("--testrun-rounds", type=int, default=5)
+    ap.add_argument("--latency-runs", type=int, default=20)
+    ap.add_argument("--cpu", type=int, default=0,
+                    help="pin the sender to this CPU (-1: do not pin)")
+    ap.add_argument("--only", help="comma-separated parts: testrun,insitu,sidebyside,sequential,latency")
+    ap.add_argument("--configs", default=",".join(str(i + 1) for i in range(len(CONFIGS))),
+                    help="in situ: these scale configurations only (1-%d, comma-separated)"
+                    % len(CONFIGS))
+    ap.add_argument("--lock-timeout", type=int, default=900)
+    a = ap.parse_args()
+    if a.cpu is not None and a.cpu < 0:
+        a.cpu = None
+    return a
+
+
+def main():
+    args = parse_args()
+    if os.geteuid() != 0:
+        log("SKIP: make bench needs root")
+        return 0
+    b = Bench(args)
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt("signal %d" % signum)
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    ok = False
+    try:
+        b.main()
+        ok = True
+    except KeyboardInterrupt as e:
+        log("interrupted: %s" % e)
+    except Exception as e:  # anything: clean up, say what it was
+        log("bench: %s: %s" % (type(e).__name__, e))
+        if not isinstance(e, RuntimeError):
+            traceback.print_exc()
+    finally:
+        clean = b.cleanup()
+    if ok:
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(b.result, f, indent=1)
+            log("results: %s" % args.json)
+        print(markdown(b.result))
+    return 0 if ok and clean else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
