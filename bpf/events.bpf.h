@@ -44,13 +44,14 @@ static __always_inline void read_source(struct __sk_buff *skb, struct wgks_event
 		bpf_skb_load_bytes(skb, l4, &e->sport, sizeof(e->sport));
 }
 
-static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, __u32 index)
+/* D is the packet as decide() read it; family 0 if it did not need to. */
+static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, __u32 index,
+					   struct dest *d)
 {
 	__u32 zero = 0;
 	struct wgks_watch *w = bpf_map_lookup_elem(&wgks_watch, &zero);
 	struct wgks_evlimit *l;
 	struct wgks_event *e;
-	struct dest d = {};
 	__u64 now;
 
 	if (!w || !w->deadline_ns)
@@ -75,12 +76,12 @@ static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, _
 	e->len = skb->len;
 	e->suppressed = l->suppressed;
 	l->suppressed = 0;
-	if (parse_dest(skb, &d)) {
-		e->family = d.family;
-		e->proto = d.proto;
-		e->dport = d.port;
-		__builtin_memcpy(e->daddr, d.addr, 16);
-		read_source(skb, e, d.l4_off);
+	if (d->family || parse_dest(skb, d)) {
+		e->family = d->family;
+		e->proto = d->proto;
+		e->dport = d->port;
+		__builtin_memcpy(e->daddr, d->addr, 16);
+		read_source(skb, e, d->l4_off);
 	}
 	bpf_ringbuf_submit(e, 0);
 }

@@ -36,25 +36,36 @@ static __always_inline void count(struct wgks_counters *c, enum wgks_reason r, _
 	c->bytes[r] += len;
 }
 
-/* The whole table for one packet of a managed namespace. */
+/*
+ * The whole table for one packet of a managed namespace. The packet is
+ * read (into d) only when the route did not decide: once, for rows 5 to 7
+ * and, if it is dropped, for the watcher's event.
+ */
 static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
-					       const struct wgks_policy *p, __u64 netns)
+					       const struct wgks_policy *p, __u64 netns,
+					       struct dest *d)
 {
 	enum wgks_reason r = decide_route(p, skb->ifindex, skb->mark);
-	struct dest d = {};
+	bool dest_rows = p->flags & (WGKS_F_ENDPOINTS | WGKS_F_ALLOW);
 
 	if (r != WGKS_REASON_BLOCKED)
 		return r;
-	if (is_ipv6_link_upkeep(skb))
-		return WGKS_REASON_LINK;
-	if (!(p->flags & (WGKS_F_ENDPOINTS | WGKS_F_ALLOW)) || !parse_dest(skb, &d))
+	/* IPv4 has no row 5: without rows 6 and 7 there is nothing to read. */
+	if (skb->protocol != bpf_htons(ETH_P_IPV6) && !dest_rows)
 		return WGKS_REASON_BLOCKED;
-	return decide_dest(p, netns, &d);
+	if (!parse_dest(skb, d))
+		return WGKS_REASON_BLOCKED;
+	if (d->link_upkeep)
+		return WGKS_REASON_LINK;
+	if (!dest_rows)
+		return WGKS_REASON_BLOCKED;
+	return decide_dest(p, netns, d);
 }
 
 static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 {
 	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
+	struct dest d = {};
 	enum wgks_reason r;
 
 	if (!p) {
@@ -64,13 +75,13 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 		      skb->len);
 		return PASS;
 	}
-	r = decide(skb, p, netns);
+	r = decide(skb, p, netns, &d);
 	count(bpf_map_lookup_elem(&wgks_stats, &p->counters), r, skb->len);
 	if (r != WGKS_REASON_BLOCKED) {
 		syn_passed(skb);
 		return PASS;
 	}
-	report_blocked(skb, netns, p->counters);
+	report_blocked(skb, netns, p->counters, &d);
 	return DROP;
 }
 

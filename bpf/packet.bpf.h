@@ -23,7 +23,8 @@ struct dest {
 	__u8 proto;  /* transport protocol; 0 if unknown (odd extension headers) */
 	__be16 port; /* destination port of TCP or UDP; 0 if none or unknown */
 	__u8 addr[16];
-	__u32 l4_off; /* where the transport header starts; 0 if unknown */
+	__u32 l4_off;     /* where the transport header starts; 0 if unknown */
+	bool link_upkeep; /* row 5: IPv6 NDP or MLD, see ipv6_link_upkeep() */
 };
 
 /* Fill d from an IPv4 packet. False if it cannot be read. */
@@ -48,11 +49,32 @@ static __always_inline bool parse_ipv4(struct __sk_buff *skb, struct dest *d)
 	return true;
 }
 
+/*
+ * Row 5: IPv6 neighbour discovery (133-137) and multicast listener
+ * discovery (130-132, 143). The kernel sends them through this hook and
+ * IPv6 dies without them. RFC 4861 and 3810 fix their hop limits (255 and
+ * 1); MLD carries a hop-by-hop (router alert) header before ICMPv6, and no
+ * other extension header is accepted in front of either.
+ */
+static __always_inline bool ipv6_link_upkeep(struct __sk_buff *skb, __u32 off, __u8 hoplimit)
+{
+	__u8 type;
+
+	if (bpf_skb_load_bytes(skb, off, &type, sizeof(type)))
+		return false;
+	if (type >= 133 && type <= 137)
+		return hoplimit == 255;
+	if ((type >= 130 && type <= 132) || type == 143)
+		return hoplimit == 1;
+	return false;
+}
+
 /* Fill d from an IPv6 packet, walking a few extension headers. */
 static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 {
 	__u32 off = IPV6_HDR_LEN;
 	__u8 ip[IPV6_HDR_LEN];
+	bool only_one_hbh = true; /* what may stand before NDP or MLD */
 	__u8 next;
 
 	if (bpf_skb_load_bytes(skb, 0, ip, sizeof(ip)))
@@ -66,6 +88,8 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 		if (next != IPPROTO_HOPOPTS_ && next != IPPROTO_ROUTING_ &&
 		    next != IPPROTO_DSTOPTS_ && next != IPPROTO_FRAGMENT_ && next != IPPROTO_AH_)
 			break;
+		if (next != IPPROTO_HOPOPTS_ || i > 0)
+			only_one_hbh = false;
 		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)))
 			return true; /* proto stays 0: unknown */
 		if (next == IPPROTO_FRAGMENT_) {
@@ -83,6 +107,8 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 		return true;
 	d->proto = next;
 	d->l4_off = off;
+	if (next == IPPROTO_ICMPV6_ && only_one_hbh)
+		d->link_upkeep = ipv6_link_upkeep(skb, off, ip[7]);
 	if ((next == IPPROTO_UDP || next == IPPROTO_TCP) &&
 	    bpf_skb_load_bytes(skb, off + 2, &d->port, sizeof(d->port)))
 		d->port = 0;
@@ -95,43 +121,6 @@ static __always_inline bool parse_dest(struct __sk_buff *skb, struct dest *d)
 		return parse_ipv4(skb, d);
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(skb, d);
-	return false;
-}
-
-/*
- * Row 5: IPv6 neighbour discovery (133-137) and multicast listener
- * discovery (130-132, 143). The kernel sends them through this hook and
- * IPv6 dies without them. RFC 4861 and 3810 fix their hop limits (255 and
- * 1), which also keeps them from being used to reach anything off-link.
- * MLD carries a hop-by-hop (router alert) header before ICMPv6.
- */
-static __always_inline bool is_ipv6_link_upkeep(struct __sk_buff *skb)
-{
-	__u8 hdr[8];
-	__u32 off = IPV6_HDR_LEN;
-	__u8 nexthdr, hoplimit, type;
-
-	if (skb->protocol != bpf_htons(ETH_P_IPV6) || bpf_skb_load_bytes(skb, 0, hdr, sizeof(hdr)))
-		return false;
-	nexthdr = hdr[6];
-	hoplimit = hdr[7];
-	if (nexthdr == IPPROTO_HOPOPTS_) {
-		__u8 hbh[2];
-
-		if (bpf_skb_load_bytes(skb, off, hbh, sizeof(hbh)))
-			return false;
-		nexthdr = hbh[0];
-		off += (hbh[1] + 1) * 8;
-	}
-	if (nexthdr != IPPROTO_ICMPV6_)
-		return false;
-	if (bpf_skb_load_bytes(skb, off, &type, sizeof(type)))
-		return false;
-
-	if (type >= 133 && type <= 137)
-		return hoplimit == 255;
-	if ((type >= 130 && type <= 132) || type == 143)
-		return hoplimit == 1;
 	return false;
 }
 

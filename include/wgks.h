@@ -161,7 +161,4 @@ struct wgks_event {
 	__u8 daddr[16];
 };
 
-/* Program names start with this, so user space finds them on the cgroup. */
-#define WGKS_PROG_PREFIX "wgks_"
-
 #endif /* WGKS_H */

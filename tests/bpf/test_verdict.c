@@ -466,6 +466,17 @@ static void test_row5_not_other_icmpv6(void **state)
 		p.b[ETH_HLEN + 6] = 17;
 		expect(vs, "UDP looking like NDP", p, phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	}
+	/* Only one hop-by-hop header may stand before NDP/MLD: not destination options. */
+	{
+		struct pkt p = icmpv6(135, 255, "fe80::1", 1);
+
+		p.b[ETH_HLEN + 6] = 60;
+		expect(vs, "NS behind destination options", p, phy_ifindex, 0, DROP,
+		       WGKS_REASON_BLOCKED);
+	}
+	/* A documented decision (README, Known limits): unicast NUD to a global neighbour. */
+	expect(vs, "NS to a global address, hop limit 255", icmpv6(135, 255, "2001:db8::99", 0),
+	       phy_ifindex, 0, PASS, WGKS_REASON_LINK);
 	/* Truncated: the program cannot read the type, so it drops. */
 	{
 		struct pkt p = icmpv6(135, 255, "fe80::1", 0);
