@@ -131,4 +131,24 @@ WATCH_PID=
 check "watcher gone: deadline reset" \
 	sh -c "bpftool map dump name wgks_watch | grep -q '\"deadline_ns\": 0'"
 
+# --- a watcher killed outright cannot reset it: the deadline runs out by itself ---
+ip netns exec "$NS" "$BIN" watch --json >/dev/null 2>&1 9>&- &
+WATCH_PID=$!
+sleep 1.2
+kill -9 "$WATCH_PID"
+wait "$WATCH_PID" 2>/dev/null || true
+WATCH_PID=
+# The deadline is on CLOCK_MONOTONIC (bpf_ktime_get_ns), as Python's monotonic_ns.
+deadline_passed() {
+	bpftool -j map dump name wgks_watch | "$PY" -c '
+import json, sys, time
+e = json.load(sys.stdin)[0]
+d = e.get("formatted", e)["value"]["deadline_ns"]  # bpftool nests BTF-named fields
+print("deadline %d ms from now" % ((d - time.monotonic_ns()) // 1000000))
+sys.exit(0 if 0 < d <= time.monotonic_ns() else 1)'
+}
+check "watcher killed: a deadline was set" sh -c "! bpftool map dump name wgks_watch | grep -q '\"deadline_ns\": 0'"
+sleep 3.2
+check "watcher killed: the deadline has passed 3 s later (no more events)" deadline_passed
+
 summary
