@@ -34,8 +34,8 @@ LIBBPF_LIBS := -l:libbpf.a -lelf -lz
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules with no BPF in them: what the unit tests link.
-PURE_SRCS := loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c loader/wg.c loader/log.c \
-	loader/prefix.c loader/keys.c
+PURE_SRCS := loader/corebtf.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
+	loader/wg.c loader/log.c loader/prefix.c loader/keys.c
 
 ifeq ($(V),1)
 Q =
@@ -53,15 +53,21 @@ all: wgks-bpf
 $(OUTPUT) $(OUTPUT)/loader $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/killswitch.bpf.o: bpf/killswitch.bpf.c $(wildcard bpf/*.h) include/wgks.h | $(OUTPUT)
+# Two objects: killswitch (variants cookie and probe, CO-RE against a
+# minimal BTF) and killswitch_kctx (its kfunc needs the kernel's whole BTF).
+BPF_OBJS := $(OUTPUT)/killswitch.bpf.o $(OUTPUT)/killswitch_kctx.bpf.o
+SKELETONS := $(BPF_OBJS:.bpf.o=.skel.h)
+.SECONDARY: $(BPF_OBJS)
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/wgks.h | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/killswitch.skel.h: $(OUTPUT)/killswitch.bpf.o
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name killswitch_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
-$(OUTPUT)/loader/%.o: loader/%.c $(OUTPUT)/killswitch.skel.h | $(OUTPUT)/loader
+$(OUTPUT)/loader/%.o: loader/%.c $(SKELETONS) | $(OUTPUT)/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 

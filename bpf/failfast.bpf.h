@@ -64,7 +64,7 @@ static __always_inline int fail_fast(struct bpf_sock_ops *skops, __u64 netns, __
 	if (!p || !ifindex || !sk || decide_route(p, ifindex, mark) != WGKS_REASON_BLOCKED)
 		return 1;
 	socket_dest(skops, &d);
-	if (decide_dest(p, netns, &d) != WGKS_REASON_BLOCKED)
+	if (decide_dest(p->flags, netns, &d) != WGKS_REASON_BLOCKED)
 		return 1;
 	ff = bpf_sk_storage_get(&wgks_failfast, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!ff)

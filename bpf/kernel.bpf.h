@@ -2,6 +2,8 @@
 /*
  * The few kernel structures the programs read, for CO-RE: only the fields
  * used, matched by name against the running kernel's BTF at load time.
+ * loader/corebtf.c lists the same fields (core_fields[]): the minimal BTF
+ * it builds for libbpf must hold every one read here.
  */
 #ifndef WGKS_KERNEL_BPF_H
 #define WGKS_KERNEL_BPF_H
@@ -39,9 +41,6 @@ struct sk_buff {
 struct bpf_sock_ops_kern {
 	struct sock *sk;
 } __attribute__((preserve_access_index));
-
-/* 6.2+; weak so that the object still loads where it is missing. */
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
 
 /*
  * A socket pointer as a plain number. The verifier forbids arithmetic on

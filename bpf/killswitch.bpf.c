@@ -8,6 +8,11 @@
  * program makes blocked TCP connects fail fast.
  *
  * Only UAPI headers and minimal CO-RE types (kernel.bpf.h): no vmlinux.h.
+ *
+ * This object holds the variants that call no kfunc (cookie, probe): libbpf
+ * resolves their CO-RE reads against a minimal BTF the loader keeps, without
+ * reading the kernel's whole BTF. The kctx variant, whose kfunc needs it, is
+ * killswitch_kctx.bpf.c.
  */
 #include <stdbool.h>
 #include <linux/bpf.h>
@@ -18,95 +23,20 @@
 #include <bpf/bpf_endian.h>
 #include "wgks.h"
 #include "kernel.bpf.h"
-#include "policy.bpf.h"
-#include "events.bpf.h"
-#include "failfast.bpf.h"
-
-#define DROP 0
-#define PASS 1
+#include "verdict.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-static __always_inline void count(struct wgks_counters *c, enum wgks_reason r, __u32 len)
-{
-	if (!c)
-		return;
-	/* Per-CPU values: plain adds, no atomics needed. */
-	c->packets[r] += 1;
-	c->bytes[r] += len;
-}
-
 /*
- * The whole table for one packet of a managed namespace. The packet is
- * read (into d) only when the route did not decide: once, for rows 5 to 7
- * and, if it is dropped, for the watcher's event.
- */
-static __always_inline enum wgks_reason decide(struct __sk_buff *skb,
-					       const struct wgks_policy *p, __u64 netns,
-					       struct dest *d)
-{
-	enum wgks_reason r = decide_route(p, skb->ifindex, skb->mark);
-	bool dest_rows = p->flags & (WGKS_F_ENDPOINTS | WGKS_F_ALLOW);
-
-	if (r != WGKS_REASON_BLOCKED)
-		return r;
-	/* IPv4 has no row 5: without rows 6 and 7 there is nothing to read. */
-	if (skb->protocol != bpf_htons(ETH_P_IPV6) && !dest_rows)
-		return WGKS_REASON_BLOCKED;
-	if (!parse_dest(skb, d))
-		return WGKS_REASON_BLOCKED;
-	if (d->link_upkeep)
-		return WGKS_REASON_LINK;
-	if (!dest_rows)
-		return WGKS_REASON_BLOCKED;
-	return decide_dest(p, netns, d);
-}
-
-static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
-{
-	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
-	struct dest d = {};
-	enum wgks_reason r;
-
-	if (!p) {
-		__u32 zero = 0;
-
-		count(bpf_map_lookup_elem(&wgks_unmanaged, &zero), WGKS_REASON_UNMANAGED,
-		      skb->len);
-		return PASS;
-	}
-	r = decide(skb, p, netns, &d);
-	count(bpf_map_lookup_elem(&wgks_stats, &p->counters), r, skb->len);
-	if (r != WGKS_REASON_BLOCKED) {
-		syn_passed(skb);
-		return PASS;
-	}
-	report_blocked(skb, netns, p->counters, &d);
-	return DROP;
-}
-
-/*
- * Three ways to learn the packet's namespace cookie; the loader keeps the
- * first that this kernel accepts and disables the others (enum wgks_variant).
- * Cookies, unlike namespace inode numbers, are never reused: a new namespace
- * can never inherit a policy left by a deleted one.
+ * Ways to learn the packet's namespace cookie; the loader keeps the first
+ * variant this kernel accepts (enum wgks_variant). Cookies, unlike
+ * namespace inode numbers, are never reused: a new namespace can never
+ * inherit a policy left by a deleted one.
  */
 SEC("cgroup_skb/egress")
 int wgks_eg_cookie(struct __sk_buff *skb)
 {
 	return verdict(skb, bpf_get_netns_cookie(skb));
-}
-
-SEC("cgroup_skb/egress")
-int wgks_eg_kctx(struct __sk_buff *skb)
-{
-	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
-	struct sock *sk = kskb->sk;
-
-	/* The hook runs only for full sockets; no socket means no verdict. */
-	if (!sk)
-		return verdict(skb, 0);
-	return verdict(skb, sk->__sk_common.skc_net.net->net_cookie);
 }
 
 SEC("cgroup_skb/egress")
@@ -121,43 +51,10 @@ int wgks_eg_probe(struct __sk_buff *skb)
 
 /*
  * Fail fast (failfast.bpf.h): blocked TCP connects end in a few jiffies.
- * The egress program tells it when a SYN it feared for passed after all.
+ * The route is read with CO-RE probe reads: this program runs once per
+ * connect(), not per packet, so their cost does not matter.
  */
-/* The route through the kernel context (6.2+): direct CO-RE reads. */
-static __always_inline int fail_fast_kctx(struct bpf_sock_ops *skops, bool helper)
-{
-	struct bpf_sock_ops_kern *k;
-	struct dst_entry *dst;
-	struct sock *sk;
-
-	if (!is_new_syn_timer(skops))
-		return 1;
-	k = bpf_cast_to_kern_ctx(skops);
-	sk = k->sk;
-	if (!sk)
-		return 1;
-	dst = sk->sk_dst_cache;
-	if (!dst)
-		return 1;
-	return fail_fast(skops,
-			 helper ? bpf_get_netns_cookie(skops) : sk->__sk_common.skc_net.net->net_cookie,
-			 dst->dev->ifindex, sk->sk_mark);
-}
-
-SEC("sockops")
-int wgks_so_cookie(struct bpf_sock_ops *skops)
-{
-	return fail_fast_kctx(skops, true);
-}
-
-SEC("sockops")
-int wgks_so_kctx(struct bpf_sock_ops *skops)
-{
-	return fail_fast_kctx(skops, false);
-}
-
-SEC("sockops")
-int wgks_so_probe(struct bpf_sock_ops *skops)
+static __always_inline int fail_fast_probe(struct bpf_sock_ops *skops, bool helper)
 {
 	struct bpf_sock *bsk;
 	struct sock *sk;
@@ -168,6 +65,20 @@ int wgks_so_probe(struct bpf_sock_ops *skops)
 	if (!bsk)
 		return 1;
 	sk = sock_addr(bsk);
-	return fail_fast(skops, BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie),
+	return fail_fast(skops,
+			 helper ? bpf_get_netns_cookie(skops)
+				: BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie),
 			 BPF_CORE_READ(sk, sk_dst_cache, dev, ifindex), BPF_CORE_READ(sk, sk_mark));
+}
+
+SEC("sockops")
+int wgks_so_cookie(struct bpf_sock_ops *skops)
+{
+	return fail_fast_probe(skops, true);
+}
+
+SEC("sockops")
+int wgks_so_probe(struct bpf_sock_ops *skops)
+{
+	return fail_fast_probe(skops, false);
 }

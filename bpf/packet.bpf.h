@@ -115,8 +115,14 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 	return true;
 }
 
-static __always_inline bool parse_dest(struct __sk_buff *skb, struct dest *d)
+/*
+ * Fill d from the packet; 0 if it cannot be read. A global function, verified
+ * once on its own: its branches would otherwise multiply with its callers'.
+ */
+__noinline int parse_dest(struct __sk_buff *skb, struct dest *d)
 {
+	if (!d)
+		return 0;
 	if (skb->protocol == bpf_htons(ETH_P_IP))
 		return parse_ipv4(skb, d);
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))

@@ -80,12 +80,12 @@ static __always_inline bool is_allowed(__u64 netns, const struct dest *d)
 }
 
 /* Rows 6 and 7, for what rows 2 to 5 did not pass. */
-static __always_inline enum wgks_reason decide_dest(const struct wgks_policy *p, __u64 netns,
+static __always_inline enum wgks_reason decide_dest(__u32 flags, __u64 netns,
 						    const struct dest *d)
 {
-	if ((p->flags & WGKS_F_ENDPOINTS) && is_endpoint(netns, d))
+	if ((flags & WGKS_F_ENDPOINTS) && is_endpoint(netns, d))
 		return WGKS_REASON_ENDPOINT;
-	if ((p->flags & WGKS_F_ALLOW) && is_allowed(netns, d))
+	if ((flags & WGKS_F_ALLOW) && is_allowed(netns, d))
 		return WGKS_REASON_LAN;
 	return WGKS_REASON_BLOCKED;
 }

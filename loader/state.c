@@ -8,6 +8,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "killswitch.skel.h"
+#include "killswitch_kctx.skel.h"
+#include "corebtf.h"
 #include "log.h"
 #include "state.h"
 
@@ -32,7 +34,22 @@ static const char *const variant_progs[WGKS_VARIANT_MAX] = {
 	[WGKS_VARIANT_PROBE] = "wgks_eg_probe",
 };
 
+static const char *const sockops_progs[WGKS_VARIANT_MAX] = {
+	[WGKS_VARIANT_COOKIE] = "wgks_so_cookie",
+	[WGKS_VARIANT_KCTX] = "wgks_so_kctx",
+	[WGKS_VARIANT_PROBE] = "wgks_so_probe",
+};
+
 #define SOCKOPS_PREFIX "wgks_so_"
+
+/*
+ * The kctx variant calls a kfunc, for which libbpf needs the kernel's whole
+ * BTF; it has an object of its own so that the others load without it.
+ */
+static bool in_kctx_object(enum wgks_variant v)
+{
+	return v == WGKS_VARIANT_KCTX;
+}
 
 const char *variant_name(enum wgks_variant v)
 {
@@ -247,40 +264,37 @@ int ks_find(struct ks_state *st, int cgroup_fd)
 	return found;
 }
 
-static int load_variant(struct ks_state *st, enum wgks_variant v)
+/* Load variant V; CORE_BTF: the BTF for CO-RE relocations, NULL for the kernel's. */
+static int load_variant(struct ks_state *st, enum wgks_variant v, const char *core_btf)
 {
-	struct bpf_program *egress[WGKS_VARIANT_MAX], *sockops[WGKS_VARIANT_MAX];
-	struct killswitch_bpf *skel = killswitch_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "killswitch",
+		    .btf_custom_path = core_btf);
+	struct bpf_program *egress, *sockops, *p;
+	struct bpf_object *obj;
+	const void *elf;
+	size_t size;
 
-	if (!skel)
+	elf = in_kctx_object(v) ? killswitch_kctx_bpf__elf_bytes(&size)
+				: killswitch_bpf__elf_bytes(&size);
+	obj = bpf_object__open_mem(elf, size, &opts);
+	if (!obj)
 		return -1;
-	egress[WGKS_VARIANT_COOKIE] = skel->progs.wgks_eg_cookie;
-	egress[WGKS_VARIANT_KCTX] = skel->progs.wgks_eg_kctx;
-	egress[WGKS_VARIANT_PROBE] = skel->progs.wgks_eg_probe;
-	sockops[WGKS_VARIANT_COOKIE] = skel->progs.wgks_so_cookie;
-	sockops[WGKS_VARIANT_KCTX] = skel->progs.wgks_so_kctx;
-	sockops[WGKS_VARIANT_PROBE] = skel->progs.wgks_so_probe;
-	for (int i = 0; i < WGKS_VARIANT_MAX; i++) {
-		bpf_program__set_autoload(egress[i], i == (int)v);
-		bpf_program__set_autoload(sockops[i], i == (int)v);
-	}
-	if (killswitch_bpf__load(skel)) {
-		killswitch_bpf__destroy(skel);
+	egress = bpf_object__find_program_by_name(obj, variant_progs[v]);
+	sockops = bpf_object__find_program_by_name(obj, sockops_progs[v]);
+	bpf_object__for_each_program(p, obj)
+		bpf_program__set_autoload(p, p == egress || p == sockops);
+	if (!egress || !sockops || bpf_object__load(obj)) {
+		bpf_object__close(obj);
 		return -1;
 	}
-	st->skel = skel;
+	st->obj = obj;
 	st->variant = v;
-	st->prog_fd = bpf_program__fd(egress[v]);
-	st->sockops_fd = bpf_program__fd(sockops[v]);
-	st->policy_fd = bpf_map__fd(skel->maps.wgks_policy);
-	st->stats_fd = bpf_map__fd(skel->maps.wgks_stats);
-	st->unmanaged_fd = bpf_map__fd(skel->maps.wgks_unmanaged);
-	st->endpoints_fd = bpf_map__fd(skel->maps.wgks_endpoints);
-	st->allow4_fd = bpf_map__fd(skel->maps.wgks_allow4);
-	st->allow6_fd = bpf_map__fd(skel->maps.wgks_allow6);
-	st->events_fd = bpf_map__fd(skel->maps.wgks_events);
-	st->watch_fd = bpf_map__fd(skel->maps.wgks_watch);
-	st->evlimit_fd = bpf_map__fd(skel->maps.wgks_evlimit);
+	st->core_btf_min = core_btf != NULL;
+	st->prog_fd = bpf_program__fd(egress);
+	st->sockops_fd = bpf_program__fd(sockops);
+	for (size_t j = 0; j < N_OUR_MAPS; j++)
+		*map_fd(st, &our_maps[j]) =
+			bpf_map__fd(bpf_object__find_map_by_name(obj, our_maps[j].name));
 	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
 	return 0;
 }
@@ -302,19 +316,34 @@ static int forced_variant(void)
 int ks_load(struct ks_state *st)
 {
 	int forced = forced_variant();
+	char core[PATH_MAX_CORE];
+	bool have_core;
 
 	if (forced == -2) {
 		err("WGKS_VARIANT=%s: not one of cookie, kctx, probe", getenv("WGKS_VARIANT"));
 		return -1;
 	}
-	for (int v = 0; v < WGKS_VARIANT_MAX; v++) {
-		if (forced >= 0 && v != forced)
-			continue;
-		if (load_variant(st, (enum wgks_variant)v) == 0) {
-			debug("kernel accepted the %s variant", variant_names[v]);
-			return 0;
+	have_core = corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
+	/*
+	 * Pass 0 relocates with the minimal BTF; should nothing load, pass 1
+	 * tries its variants again with the kernel's BTF, and if one loads so,
+	 * the minimal BTF was wrong: it is built anew.
+	 */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int v = 0; v < WGKS_VARIANT_MAX; v++) {
+			bool min = have_core && !in_kctx_object((enum wgks_variant)v);
+
+			if ((forced >= 0 && v != forced) || (pass == 1 && !min))
+				continue;
+			if (load_variant(st, (enum wgks_variant)v, min && pass == 0 ? core : NULL) == 0) {
+				debug("kernel accepted the %s variant (%s BTF)", variant_names[v],
+				      st->core_btf_min ? "minimal" : "the kernel's");
+				if (pass == 1)
+					corebtf_path(COREBTF_DIR, true, core, sizeof(core));
+				return 0;
+			}
+			debug("kernel refused the %s variant", variant_names[v]);
 		}
-		debug("kernel refused the %s variant", variant_names[v]);
 	}
 	err("this kernel refused every variant of the program (run with --verbose to "
 	    "see why): it needs cgroup BPF, BTF and CO-RE support (Linux %d.%d+)",
@@ -376,9 +405,9 @@ int ks_detach(struct ks_state *st, int cgroup_fd)
 
 void ks_close(struct ks_state *st)
 {
-	if (st->skel) {
-		/* The skeleton owns the fds. */
-		killswitch_bpf__destroy(st->skel);
+	if (st->obj) {
+		/* The object owns the fds. */
+		bpf_object__close(st->obj);
 	} else {
 		int fds[] = { st->prog_fd,      st->sockops_fd,   st->policy_fd,
 			      st->stats_fd,     st->unmanaged_fd, st->endpoints_fd,

@@ -14,10 +14,11 @@
 #include <stdint.h>
 #include "wgks.h"
 
-struct killswitch_bpf;
+struct bpf_object;
 
 struct ks_state {
-	struct killswitch_bpf *skel; /* set when loaded by us, not yet found */
+	struct bpf_object *obj; /* set when loaded by us, not yet found; owns the fds */
+	bool core_btf_min; /* loaded with the minimal BTF of corebtf.c, not the kernel's */
 	int prog_fd; /* the egress program */
 	uint32_t prog_id;
 	char prog_name[16];
@@ -49,7 +50,11 @@ int ks_kernel_check(void);
 /* Find our program on the cgroup. 1 found, 0 none attached, -1 after err(). */
 int ks_find(struct ks_state *st, int cgroup_fd);
 
-/* Load a fresh program, first variant this kernel accepts. 0 or -1 after err(). */
+/*
+ * Load fresh programs, the first variant this kernel accepts. CO-RE
+ * relocations use the minimal BTF of corebtf.c where it serves, and the
+ * kernel's whole BTF where it does not. 0 or -1 after err().
+ */
 int ks_load(struct ks_state *st);
 
 /*

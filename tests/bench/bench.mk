@@ -30,7 +30,7 @@ $(BENCH_OUT)/udpturns: tests/bench/udpturns.c | $(BENCH_OUT)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 
 $(BENCH_OUT)/wgks-bench: tests/bench/wgks-bench.c $(BPF_TEST_SRCS) $(BENCH_OUT)/empty.skel.h \
-		$(OUTPUT)/killswitch.skel.h
+		$(SKELETONS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) tests/bench/wgks-bench.c $(BPF_TEST_SRCS) $(LIBBPF_LIBS) -o $@
 

@@ -291,6 +291,17 @@ static int load(void **state, const char *variant)
 		/* Older kernels may refuse it (the test says SKIP); newer ones must not. */
 		return kernel_at_least(variant_min_kernel(variant)) ? -1 : 0;
 	}
+	/*
+	 * cookie and probe relocate against the minimal BTF (loader/corebtf.c):
+	 * had it lost a field they read, they would load only with the kernel's
+	 * whole BTF, the slow way. The verdicts below check the offsets it gave.
+	 */
+	if (strcmp(variant, "kctx") && !vs->st.core_btf_min) {
+		print_error("variant %s loaded without the minimal BTF\n", variant);
+		ks_close(&vs->st);
+		free(vs);
+		return -1;
+	}
 	assert_int_equal(netns_current_id(&vs->netns), 0);
 	strcpy(pol.tunnels[0].name, "wgkstun");
 	pol.tunnels[0].ifindex = tun_ifindex;
