@@ -5,8 +5,13 @@
 
 #include "wgks.h"
 
+/*
+ * Not preallocated: an update then swaps in a whole new element (RCU), so a
+ * packet never reads a policy half written; and the map is made at once.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, WGKS_MAX_NETNS);
 	__type(key, __u64); /* network namespace cookie */
 	__type(value, struct wgks_policy);
@@ -31,9 +36,10 @@ struct {
 	__type(value, struct wgks_counters);
 } wgks_unmanaged SEC(".maps");
 
-/* Row 6: peer endpoints of tunnels whose fwmark is off. */
+/* Row 6: peer endpoints of tunnels whose fwmark is off (not preallocated either). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, WGKS_MAX_ENDPOINTS);
 	__type(key, struct wgks_endpoint_key);
 	__type(value, struct wgks_owners);
