@@ -28,8 +28,10 @@ CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWGKS_VERSION='"$(VERSION)"' $(WARN) -MMD -MP \
 	-Iinclude -Iloader -I$(OUTPUT) $(CFLAGS)
-# libbpf linked in statically: the binary needs no libbpf of a given version.
-LIBBPF_LIBS := -l:libbpf.a -lelf -lz
+# libbpf, libelf and zlib linked in statically: the binary needs no libbpf
+# of a given version, and the dynamic linker has only libc left to map at
+# every start (a millisecond of each attach and detach here).
+LIBBPF_LIBS := -Wl,-Bstatic -l:libbpf.a -lelf -lz -Wl,-Bdynamic
 
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
