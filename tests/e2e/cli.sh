@@ -113,6 +113,44 @@ expect_clean "failed attaches"
 expect "status, nothing attached" 3 "" in_a "$BIN" status
 expect "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
 
+# --- CO-RE from the minimal BTF of this boot (loader/corebtf.c) ---
+# Built once, root's alone; a file that is not its own, not root's or not
+# BTF is built anew, never used. kctx (6.2-6.14) uses the kernel's BTF.
+core=/run/wgks-bpf/core-$(cat /proc/sys/kernel/random/boot_id).btf
+# attach_core WHAT: attach + detach in A, verbose; checks the BTF used.
+attach_core() {
+	local out
+	out=$(in_a "$BIN" --verbose attach tun0 --fwmark 0x10 2>&1 >/dev/null)
+	in_a "$BIN" detach >/dev/null 2>&1
+	if [[ "$out" == *"accepted the kctx variant"* ]]; then
+		ok "$1: kctx variant, kernel's BTF (skip)"
+	elif [[ "$out" == *"variant (minimal BTF)"* && "$out" == *"$2"* ]]; then
+		ok "$1"
+	else
+		not_ok "$1: $(grep -i 'btf\|variant' <<<"$out" | head -5)"
+	fi
+}
+core_file_ok() {
+	if [ "$(stat -c '%F %U %a' "$core" 2>/dev/null)" = "regular file root 600" ]; then
+		ok "$1: $core is root's, mode 600"
+	else
+		not_ok "$1: $core is $(stat -c '%F %U %a' "$core" 2>&1)"
+	fi
+}
+rm -f "$core"
+attach_core "first load builds the minimal BTF" "kept the kernel's CO-RE fields in $core"
+core_file_ok "built"
+inode=$(stat -c %i "$core")
+attach_core "next load uses it" ""
+if [ "$(stat -c %i "$core")" = "$inode" ]; then ok "used as it was"; else not_ok "built again"; fi
+echo "not BTF" >"$core"
+attach_core "a file that is not BTF is built anew" "kept the kernel's CO-RE fields"
+core_file_ok "rebuilt"
+chown 65534 "$core"
+attach_core "a file not root's is built anew" "kept the kernel's CO-RE fields"
+core_file_ok "rebuilt"
+expect_clean "CO-RE loads"
+
 # --- attach, twice: one program, updated in place ---
 expect "attach A" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
 first=$(our_programs)
