@@ -661,11 +661,13 @@ static int cmd_load_time(int argc, char **argv)
 	load_start = mono_ms();
 	r = ks_load(&st);
 	end = mono_ms();
-	ks_close(&st);
 	if (r)
 		return 1;
-	printf("{\"load_ms\": %.2f, \"kernel_btf_ms\": %.2f}\n", end - load_start,
-	       btf_done ? btf_done - load_start : -1.0);
+	/* kernel_btf_ms: -1 when libbpf never read the kernel's BTF (the minimal one served). */
+	printf("{\"load_ms\": %.2f, \"kernel_btf_ms\": %.2f, \"minimal_btf\": %s}\n",
+	       end - load_start, btf_done ? btf_done - load_start : -1.0,
+	       st.core_btf_min ? "true" : "false");
+	ks_close(&st);
 	return 0;
 }
 
