@@ -101,7 +101,8 @@ static int find_member(const struct btf *btf, __u32 type_id, const char *name, _
 			}
 			continue;
 		}
-		if (find_member(btf, btf__resolve_type(btf, m->type), name, &sub, member_type) == 0) {
+		if (find_member(btf, (__u32)btf__resolve_type(btf, m->type), name, &sub,
+				member_type) == 0) {
 			*bit_off = off + sub;
 			return 0;
 		}
@@ -112,9 +113,12 @@ static int find_member(const struct btf *btf, __u32 type_id, const char *name, _
 static int node_for(struct tree *tr, const struct btf *btf, __u32 id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
-	const char *name = btf__name_by_offset(btf, t->name_off);
+	const char *name;
 	struct node *n;
 
+	if (!t || !btf_is_composite(t))
+		return -1;
+	name = btf__name_by_offset(btf, t->name_off);
 	for (int i = 0; i < tr->nnodes; i++) {
 		if (tr->nodes[i].kernel_id == id)
 			return i;
@@ -131,9 +135,9 @@ static int node_for(struct tree *tr, const struct btf *btf, __u32 id)
 static int leaf_for(struct tree *tr, const struct btf *btf, __u32 id)
 {
 	const struct btf_type *t = btf__type_by_id(btf, id);
-	bool ptr = btf_is_ptr(t);
+	bool ptr = t && btf_is_ptr(t);
 
-	if (!ptr && (!btf_is_int(t) || btf_int_offset(t)))
+	if (!t || (!ptr && (!btf_is_int(t) || btf_int_offset(t))))
 		return -1; /* our fields are integers and pointers */
 	for (int i = 0; i < tr->nleaves; i++) {
 		if (tr->leaves[i].ptr == ptr && (ptr || tr->leaves[i].kernel_id == id))
@@ -165,22 +169,22 @@ static int add_field(struct tree *tr, const struct btf *btf, const struct core_f
 
 	for (int i = 0; node >= 0 && i < 4 && f->path[i]; i++) {
 		struct node *n = &tr->nodes[node];
-		__u32 bit_off, mtype, resolved;
+		__u32 bit_off, mtype;
 		struct member *m;
+		int resolved;
 
 		if (find_member(btf, n->kernel_id, f->path[i], &bit_off, &mtype))
 			return -1;
 		m = member_of(n, f->path[i], bit_off);
-		if (!m)
+		resolved = btf__resolve_type(btf, mtype);
+		if (!m || resolved < 0)
 			return -1;
-		resolved = (__u32)btf__resolve_type(btf, mtype);
 		if (i + 1 < 4 && f->path[i + 1]) {
-			if (!btf_is_composite(btf__type_by_id(btf, resolved)))
-				return -1;
-			node = node_for(tr, btf, resolved);
+			/* The path goes on: the member is a structure (or union). */
+			node = node_for(tr, btf, (__u32)resolved);
 			m->node = node; /* nodes[] is a fixed array: n and m stay valid */
 		} else {
-			m->leaf = leaf_for(tr, btf, resolved);
+			m->leaf = leaf_for(tr, btf, (__u32)resolved);
 			return m->leaf < 0 ? -1 : 0;
 		}
 	}

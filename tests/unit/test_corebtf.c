@@ -22,7 +22,9 @@
  * kernel's, sk_dst_cache inside an anonymous union, a bitfield before
  * sk_mark, and unrelated members around.
  */
-static struct btf *fake_kernel(bool with_mark)
+enum fake { FAKE_OK, FAKE_NO_MARK, FAKE_MARK_IS_STRUCT, FAKE_COMMON_IS_INT, FAKE_MARK_BITFIELD };
+
+static struct btf *fake_kernel(enum fake how)
 {
 	struct btf *b = btf__new_empty();
 	int u64, u32, s32, net, net_ptr, pnet, pnet_t, sk_common, netdev, netdev_ptr, dst, dst_ptr,
@@ -54,10 +56,14 @@ static struct btf *fake_kernel(bool with_mark)
 	btf__add_field(b, "sk_dst_cache", dst_ptr, 0, 0);
 	btf__add_field(b, "sk_other", u64, 0, 0);
 	btf__add_struct(b, "sock", 32);
-	btf__add_field(b, "__sk_common", sk_common, 0, 0);
+	btf__add_field(b, "__sk_common", how == FAKE_COMMON_IS_INT ? u64 : sk_common, 0, 0);
 	btf__add_field(b, "sk_flags", u32, 128, 3);
-	if (with_mark)
+	if (how == FAKE_OK)
 		btf__add_field(b, "sk_mark", u32, 160, 0);
+	else if (how == FAKE_MARK_IS_STRUCT)
+		btf__add_field(b, "sk_mark", netdev, 160, 0);
+	else if (how == FAKE_MARK_BITFIELD)
+		btf__add_field(b, "sk_mark", u32, 160, 5);
 	btf__add_field(b, NULL, anon_union, 192, 0);
 	return b;
 }
@@ -84,7 +90,7 @@ static long member(const struct btf *b, const char *name, const char *mname, __u
 
 static void test_keeps_our_fields_at_the_kernels_offsets(void **state)
 {
-	struct btf *k = fake_kernel(true), *min = corebtf_build(k);
+	struct btf *k = fake_kernel(FAKE_OK), *min = corebtf_build(k);
 	const struct btf_type *t;
 	__u32 type, common, pnet;
 
@@ -121,13 +127,19 @@ static void test_keeps_our_fields_at_the_kernels_offsets(void **state)
 	btf__free(k);
 }
 
+/* A kernel whose fields are missing or not what the programs read: no BTF at all. */
 static void test_kernel_without_a_field(void **state)
 {
-	struct btf *k = fake_kernel(false);
+	enum fake bad[] = { FAKE_NO_MARK, FAKE_MARK_IS_STRUCT, FAKE_COMMON_IS_INT,
+			    FAKE_MARK_BITFIELD };
 
 	(void)state;
-	assert_null(corebtf_build(k));
-	btf__free(k);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct btf *k = fake_kernel(bad[i]);
+
+		assert_null(corebtf_build(k));
+		btf__free(k);
+	}
 }
 
 /* The real kernel's: every field the programs read is there. */
