@@ -6,8 +6,9 @@
 #include "wgks.h"
 
 /*
- * Not preallocated: an update then swaps in a whole new element (RCU), so a
- * packet never reads a policy half written; and the map is made at once.
+ * Not preallocated: the map is made at once (filling a preallocated one's
+ * free lists took a millisecond of every first attach). The loader rewrites
+ * a policy in place under its lock (struct wgks_policy, lock).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

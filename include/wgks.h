@@ -8,6 +8,7 @@
 #define WGKS_H
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 
 /* Tunnels one network namespace can protect at once. */
 #define WGKS_MAX_TUNNELS 8
@@ -66,6 +67,14 @@ struct wgks_policy {
 	__u32 flags;    /* WGKS_F_* */
 	__u32 counters; /* this namespace's index in wgks_stats (the loader picks it) */
 	struct wgks_tunnel tunnels[WGKS_MAX_TUNNELS];
+	/*
+	 * Taken by the loader's writes (BPF_F_LOCK), which then rewrite the
+	 * value in place: a plain hash update links a new element and unlinks
+	 * the old one, and a lookup racing it can find neither, so a packet
+	 * of a protected namespace would pass as if it had no policy. The
+	 * programs read without it (see ks_write_policy()).
+	 */
+	struct bpf_spin_lock lock;
 };
 
 /* Which tunnel slots asked for an endpoint or prefix entry (bit i = slot i). */

@@ -17,7 +17,7 @@ void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX])
 int ns_read(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (bpf_map_lookup_elem(st->policy_fd, &netns, p) == 0)
+	if (ks_read_policy(st, netns, p) == 0)
 		return 1;
 	memset(p, 0, sizeof(*p));
 	if (errno == ENOENT)
@@ -84,7 +84,7 @@ int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
 		/* Zeroed counters first (for a new namespace), then the policy naming them. */
 		if (ks_counters_index(&c->st, netns, &q.counters) < 0)
 			return -1;
-		if (bpf_map_update_elem(c->st.policy_fd, &netns, &q, BPF_ANY)) {
+		if (ks_write_policy(&c->st, netns, &q)) {
 			err("cannot write the policy: %s", strerror(errno));
 			return -1;
 		}

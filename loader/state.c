@@ -323,7 +323,9 @@ int ks_load(struct ks_state *st)
 		err("WGKS_VARIANT=%s: not one of cookie, kctx, probe", getenv("WGKS_VARIANT"));
 		return -1;
 	}
-	have_core = corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
+	/* kctx alone needs the kernel's whole BTF anyway (its kfunc). */
+	have_core = forced != WGKS_VARIANT_KCTX &&
+		    corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
 	/*
 	 * Pass 0 relocates with the minimal BTF; should nothing load, pass 1
 	 * tries its variants again with the kernel's BTF, and if one loads so,
@@ -487,7 +489,7 @@ int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index)
 	uint64_t key, next;
 	void *prev = NULL;
 
-	if (bpf_map_lookup_elem(st->policy_fd, &netns, &p) == 0) {
+	if (ks_read_policy(st, netns, &p) == 0) {
 		*index = p.counters;
 		return 0;
 	}
@@ -496,7 +498,7 @@ int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index)
 	while (bpf_map_get_next_key(st->policy_fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(st->policy_fd, &key, &p) == 0 &&
+		if (ks_read_policy(st, key, &p) == 0 &&
 		    p.counters < WGKS_MAX_NETNS)
 			used[p.counters] = true;
 	}
@@ -510,4 +512,15 @@ int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index)
 	}
 	err("no room for another namespace: %d have a policy", WGKS_MAX_NETNS);
 	return -1;
+}
+
+int ks_write_policy(const struct ks_state *st, uint64_t netns, const struct wgks_policy *p)
+{
+	/* In place under the value's lock if there is one; else a new element. */
+	return bpf_map_update_elem(st->policy_fd, &netns, p, BPF_F_LOCK);
+}
+
+int ks_read_policy(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
+{
+	return bpf_map_lookup_elem_flags(st->policy_fd, &netns, p, BPF_F_LOCK);
 }

@@ -73,6 +73,17 @@ void ks_close(struct ks_state *st);
  */
 int ks_counters_index(struct ks_state *st, uint64_t netns, uint32_t *index);
 
+/*
+ * Write NETNS's policy: an existing one is rewritten in place under its
+ * lock, so that a packet never misses it (struct wgks_policy, lock). A
+ * packet that races the write may read some fields old and some new: each
+ * decision it takes is one the old or the new policy allows. 0 or -1 (errno).
+ */
+int ks_write_policy(const struct ks_state *st, uint64_t netns, const struct wgks_policy *p);
+
+/* Read NETNS's policy, whole (under its lock). 0 or -1 (errno; ENOENT: none). */
+int ks_read_policy(const struct ks_state *st, uint64_t netns, struct wgks_policy *p);
+
 /* Sum a per-CPU wgks_counters value (key: __u32 index). 0, or -1 if the key has none. */
 int ks_read_counters(int map_fd, const void *key, struct wgks_counters *sum);
 

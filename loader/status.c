@@ -152,7 +152,7 @@ static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(c->st.policy_fd, &key, &p))
+		if (ks_read_policy(&c->st, key, &p))
 			continue; /* removed meanwhile */
 		ks_read_counters(c->st.stats_fd, &p.counters, &cnt);
 		if (key == netns)

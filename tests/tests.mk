@@ -27,7 +27,7 @@ $(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) tests/unit/capture.h | 
 
 $(OUTPUT)/tests/verdict: tests/bpf/test_verdict.c $(BPF_TEST_SRCS) $(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
-	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
+	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -lpthread -o $@
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all test-unit test-bpf test-e2e
