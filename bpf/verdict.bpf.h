@@ -65,12 +65,15 @@ static __always_inline int verdict(struct __sk_buff *skb, __u64 netns)
 	}
 	r = decide_route(p, skb->ifindex, skb->mark);
 	if (r == WGKS_REASON_BLOCKED) {
+		__u32 off = (__u32)wgks_off_route(skb, netns, p->flags, p->counters);
+
 		/*
-		 * The verifier knows nothing of what a global function returns:
-		 * the mask bounds the counter index (it returns a reason, < 8).
+		 * It returns a reason; anything else blocks. The verifier knows
+		 * nothing of what a global function returns, and clang drops the
+		 * test (it sees the function): the mask bounds the counter index.
 		 */
 		_Static_assert(WGKS_REASON_MAX == 8, "reasons: a power of two");
-		r = (enum wgks_reason)(wgks_off_route(skb, netns, p->flags, p->counters) &
+		r = (enum wgks_reason)((off < WGKS_REASON_MAX ? off : WGKS_REASON_BLOCKED) &
 				       (WGKS_REASON_MAX - 1));
 	}
 	count(bpf_map_lookup_elem(&wgks_stats, &p->counters), r, skb->len);

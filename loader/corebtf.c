@@ -245,7 +245,7 @@ struct btf *corebtf_build(const struct btf *kernel)
 	memset(&tr, 0, sizeof(tr));
 	for (size_t i = 0; i < sizeof(core_fields) / sizeof(core_fields[0]); i++) {
 		if (add_field(&tr, kernel, &core_fields[i])) {
-			debug("kernel BTF has no %s.%s", core_fields[i].type, core_fields[i].path[0]);
+			debug("BTF without %s.%s", core_fields[i].type, core_fields[i].path[0]);
 			return NULL;
 		}
 	}
@@ -296,7 +296,7 @@ static bool trusted_file(const char *path)
 {
 	struct stat sb;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	struct btf *btf;
+	struct btf *btf, *min;
 	bool ok;
 
 	if (fd < 0)
@@ -305,9 +305,16 @@ static bool trusted_file(const char *path)
 	close(fd);
 	if (!ok)
 		return false;
-	/* A few hundred bytes: parsing them costs nothing next to a wrong load. */
+	/*
+	 * A few hundred bytes: parsing them costs nothing next to a wrong load.
+	 * It must hold every field we read (a file from another version may not).
+	 */
 	btf = btf__parse_raw(path);
-	ok = btf && btf__find_by_name_kind(btf, "sock", BTF_KIND_STRUCT) > 0;
+	if (!btf)
+		return false;
+	min = corebtf_build(btf);
+	ok = min != NULL;
+	btf__free(min);
 	btf__free(btf);
 	return ok;
 }
@@ -336,7 +343,7 @@ static int write_file(const char *path, const struct btf *btf)
 int corebtf_path(const char *dir, bool rebuild, char *path, size_t size)
 {
 	struct btf *kernel, *min;
-	int ret;
+	int ret, saved;
 
 	if (private_dir(dir) || cache_path(dir, path, size)) {
 		debug("no place for the minimal BTF in %s", dir);
@@ -354,9 +361,10 @@ int corebtf_path(const char *dir, bool rebuild, char *path, size_t size)
 	if (!min)
 		return -1;
 	ret = write_file(path, min);
+	saved = errno;
 	btf__free(min);
 	if (ret)
-		debug("cannot write %s: %s", path, strerror(errno));
+		debug("cannot write %s: %s", path, strerror(saved));
 	else
 		debug("kept the kernel's CO-RE fields in %s", path);
 	return ret;
