@@ -21,11 +21,11 @@ $(BENCH_OUT)/empty.skel.h: $(BENCH_OUT)/empty.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name empty_bpf > $@
 
-$(BENCH_OUT)/udpflood: tests/bench/udpflood.c | $(BENCH_OUT)
+$(BENCH_OUT)/udpflood: tests/bench/udpflood.c tests/bench/udp.h | $(BENCH_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 
-$(BENCH_OUT)/udpturns: tests/bench/udpturns.c | $(BENCH_OUT)
+$(BENCH_OUT)/udpturns: tests/bench/udpturns.c tests/bench/udp.h | $(BENCH_OUT)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $< -o $@
 

@@ -28,8 +28,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define PAYLOAD 64
-#define MAX_BATCH 256
+#include "udp.h"
 
 struct opts {
 	const char *addr;
@@ -110,51 +109,6 @@ bad:
 		return false;
 	}
 	return pos == 2;
-}
-
-static bool parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons(port);
-		*len = sizeof(*in);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return true;
-	}
-	return false;
-}
-
-static double clock_s(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A socket bound to the destination that is never read (see above). */
-static int open_sink(const struct sockaddr_storage *dst, socklen_t len)
-{
-	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int small = 1;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	if (bind(fd, (const struct sockaddr *)dst, len)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 int main(int argc, char *argv[])

@@ -32,8 +32,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#define PAYLOAD 64
-#define MAX_BATCH 256
+#include "udp.h"
+
 #define MAX_TARGETS 8
 #define MAX_ROUNDS 100000
 
@@ -48,37 +48,16 @@ struct target {
 	float *round_cpu_pps, *round_wall_pps;
 };
 
-static double clock_s(clockid_t clock)
+/* A port number, 1 to 65535. */
+static bool parse_port(const char *s, uint16_t *port)
 {
-	struct timespec ts;
+	char *end;
+	long p = strtol(s, &end, 10);
 
-	clock_gettime(clock, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static bool parse_addr(const char *s, const char *port, struct sockaddr_storage *ss,
-		       socklen_t *len)
-{
-	struct sockaddr_in *in = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	long p = strtol(port, NULL, 10);
-
-	memset(ss, 0, sizeof(*ss));
-	if (p <= 0 || p > 65535)
+	if (end == s || *end || p <= 0 || p > 65535)
 		return false;
-	if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)p);
-		*len = sizeof(*in);
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)p);
-		*len = sizeof(*in6);
-		return true;
-	}
-	return false;
+	*port = (uint16_t)p;
+	return true;
 }
 
 /* Move this process into cgroup DIR. */
@@ -95,22 +74,6 @@ static int enter_cgroup(const char *dir)
 		ret = 0;
 	close(fd);
 	return ret;
-}
-
-/* A socket bound to DST that is never read. */
-static int open_sink(const struct sockaddr_storage *dst, socklen_t len)
-{
-	int fd = socket(dst->ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	int small = 1;
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	if (bind(fd, (const struct sockaddr *)dst, len)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 /* The options after ADDR,PORT. */
@@ -144,6 +107,7 @@ static int target_options(struct target *t, char *save)
 static int open_target(char *spec, struct target *t)
 {
 	char *eq = strchr(spec, '='), *netns, *cgroup, *addr, *port, *save = NULL;
+	uint16_t p;
 	int nsfd;
 
 	if (!eq)
@@ -154,7 +118,8 @@ static int open_target(char *spec, struct target *t)
 	cgroup = strtok_r(NULL, ",", &save);
 	addr = strtok_r(NULL, ",", &save);
 	port = strtok_r(NULL, ",", &save);
-	if (!netns || !cgroup || !addr || !port || !parse_addr(addr, port, &t->dst, &t->dst_len)) {
+	if (!netns || !cgroup || !addr || !port || !parse_port(port, &p) ||
+	    !parse_addr(addr, p, &t->dst, &t->dst_len)) {
 		fprintf(stderr, "udpturns: bad target `%s'\n", spec);
 		return -1;
 	}
