@@ -22,14 +22,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-cleanup() {
-	for ns in "$NS_A" "$NS_B"; do
-		if ip netns list | grep -qw "$ns"; then
-			ip netns exec "$ns" "$BIN" detach >/dev/null 2>&1 || true
-			ip netns del "$ns"
-		fi
-	done
-}
+cleanup() { drop_ns "$BIN" "$NS_A" "$NS_B"; }
 trap cleanup EXIT
 
 

@@ -28,11 +28,7 @@ fi
 cleanup() {
 	set +e
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-	if ip netns list | grep -qw "$NS_C"; then
-		ip netns exec "$NS_C" "$BIN" detach >/dev/null 2>&1
-		ip netns del "$NS_C"
-	fi
-	ip netns list | grep -qw "$NS_S" && ip netns del "$NS_S"
+	drop_ns "$BIN" "$NS_C" "$NS_S"
 }
 trap cleanup EXIT
 

@@ -27,10 +27,7 @@ fi
 cleanup() {
 	set +e
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
-	if ip netns list | grep -qw "$NS"; then
-		ip netns exec "$NS" "$BIN" detach >/dev/null 2>&1
-		ip netns del "$NS"
-	fi
+	drop_ns "$BIN" "$NS"
 	rm -f "$OUT"
 }
 trap cleanup EXIT

@@ -20,6 +20,18 @@ check() {
 	if out=$("$@" 2>&1); then ok "$name${out:+: ${out%%$'\n'*}}"; else not_ok "$name${out:+: $out}"; fi
 }
 
+# drop_ns BIN NS...: each namespace that exists loses its policy (BIN detach)
+# and goes; for the suites' exit traps.
+drop_ns() {
+	local bin=$1 ns
+	shift
+	for ns in "$@"; do
+		ip netns list | grep -qw "$ns" || continue
+		ip netns exec "$ns" "$bin" detach >/dev/null 2>&1 || true
+		ip netns del "$ns"
+	done
+}
+
 # Hold the e2e lock on fd 9 until exit. Background commands get `9>&-`.
 e2e_lock() {
 	exec 9>>/run/wgks-bpf-e2e.lock
