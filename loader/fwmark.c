@@ -8,21 +8,11 @@
 bool parse_fwmark(const char *s, uint32_t *mark)
 {
 	unsigned long long v;
-	const char *end;
-	char *num_end;
-	size_t len;
+	char *end;
 
-	if (!s)
+	if (!s || !*s)
 		return false;
-	while (isspace((unsigned char)*s))
-		s++;
-	len = strlen(s);
-	while (len && isspace((unsigned char)s[len - 1]))
-		len--;
-	end = s + len;
-	if (len == 0)
-		return false;
-	if (len == 3 && !strncmp(s, "off", 3)) {
+	if (!strcmp(s, "off")) {
 		*mark = 0;
 		return true;
 	}
@@ -30,8 +20,8 @@ bool parse_fwmark(const char *s, uint32_t *mark)
 	if (!isdigit((unsigned char)*s))
 		return false;
 	errno = 0;
-	v = strtoull(s, &num_end, 0);
-	if (errno || num_end != end || v > UINT32_MAX)
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
 		return false;
 	*mark = (uint32_t)v;
 	return true;

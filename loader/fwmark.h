@@ -6,10 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/*
- * "0xca6c", "51820", "0", "off" (= 0). Leading/trailing blanks and one
- * trailing newline are allowed (command output); anything else is not.
- */
+/* "0xca6c", "51820", "0", "off" (= 0): nothing else, not even a blank. */
 bool parse_fwmark(const char *s, uint32_t *mark);
 
 #endif

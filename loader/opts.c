@@ -108,7 +108,7 @@ int parse_attach_args(int argc, char **argv, struct attach_opts *o)
 		return -1;
 	}
 	if (fwmark && strcmp(fwmark, "auto")) {
-		if (!parse_fwmark(fwmark, &o->fwmark) || strpbrk(fwmark, " \t\n")) {
+		if (!parse_fwmark(fwmark, &o->fwmark)) {
 			err("%s: fwmark is neither auto, off nor 0-0xffffffff: `%s'", argv[0],
 			    fwmark);
 			return -1;

@@ -100,9 +100,10 @@ int wg_fwmark(const char *ifname, uint32_t *mark)
 		    "use --fwmark N to protect another kind of tunnel", ifname, ifname);
 		return -1;
 	}
+	/* One line: the value and its newline. */
+	out[strcspn(out, "\n")] = '\0';
 	if (!parse_fwmark(out, mark)) {
-		err("%s: cannot parse `wg show %s fwmark` output: `%.*s'", ifname, ifname,
-		    (int)strcspn(out, "\n"), out);
+		err("%s: cannot parse `wg show %s fwmark` output: `%s'", ifname, ifname, out);
 		return -1;
 	}
 	return 0;

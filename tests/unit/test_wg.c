@@ -91,6 +91,10 @@ static void test_decimal_and_off(void **state)
 	fake_wg("off\n", 0);
 	assert_int_equal(ask(&mark, msg, sizeof(msg)), 0);
 	assert_int_equal(mark, 0);
+	/* Without its newline too. */
+	fake_wg("0x10", 0);
+	assert_int_equal(ask(&mark, msg, sizeof(msg)), 0);
+	assert_int_equal(mark, 16);
 }
 
 static void test_not_wireguard(void **state)
