@@ -10,7 +10,6 @@
 #include "context.h"
 #include "keys.h"
 #include "log.h"
-#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
@@ -54,31 +53,38 @@ static int inspect_tunnel(const struct attach_opts *o, struct tunnel_setup *t)
 	return 0;
 }
 
+/* An allowed prefix, owned by SLOT. */
+static int add_prefix(struct owned_map m[OWNED_MAX], uint64_t netns, const struct prefix *pfx,
+		      int slot)
+{
+	unsigned char key[sizeof(struct wgks_allow6_key)];
+
+	allow_key(netns, pfx, key);
+	return owned_add(&m[pfx->family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot);
+}
+
 /* The entries this tunnel owns: peer endpoints and allowed prefixes. */
-static int add_allowances(struct ks_ctx *c, uint64_t netns, int slot,
-			  const struct attach_opts *o, const struct tunnel_setup *t)
+static int add_allowances(const struct ks_ctx *c, int slot, const struct attach_opts *o,
+			  const struct tunnel_setup *t)
 {
 	struct owned_map m[OWNED_MAX];
-	unsigned char key[sizeof(struct wgks_allow6_key)];
 	struct prefix lan;
 
 	owned_maps(&c->st, m);
 	for (int i = 0; i < t->npeers; i++) {
 		struct wgks_endpoint_key k;
 
-		endpoint_key(netns, &t->peers[i], &k);
+		endpoint_key(c->netns, &t->peers[i], &k);
 		if (owned_add(&m[OWNED_ENDPOINTS], &k, slot))
 			return -1;
 	}
 	for (int i = 0; i < o->nallow; i++) {
-		allow_key(netns, &o->allow[i], key);
-		if (owned_add(&m[o->allow[i].family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot))
+		if (add_prefix(m, c->netns, &o->allow[i], slot))
 			return -1;
 	}
 	for (int i = 0; o->allow_lan && lan_prefixes[i]; i++) {
 		parse_prefix(lan_prefixes[i], &lan);
-		allow_key(netns, &lan, key);
-		if (owned_add(&m[lan.family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot))
+		if (add_prefix(m, c->netns, &lan, slot))
 			return -1;
 	}
 	return 0;
@@ -90,7 +96,6 @@ int attach_main(int argc, char **argv)
 	struct ks_ctx c = KS_CTX_INIT;
 	struct attach_opts o;
 	struct wgks_policy p;
-	uint64_t netns;
 	int slot, ret = 1;
 
 	if (parse_attach_args(argc, argv, &o))
@@ -100,7 +105,7 @@ int attach_main(int argc, char **argv)
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;
-	if (netns_current_id(&netns) || ns_read(&c.st, netns, &p) < 0)
+	if (ns_read(&c, &p) < 0)
 		goto out;
 	slot = policy_set_tunnel(&p, o.ifname, t.ifindex, t.fwmark);
 	if (slot < 0) {
@@ -108,10 +113,7 @@ int attach_main(int argc, char **argv)
 		    WGKS_MAX_TUNNELS);
 		goto out;
 	}
-	if (ns_prune(&c.st, netns, &p, slot) || add_allowances(&c, netns, slot, &o, &t))
-		goto out;
-	ns_update_flags(&c.st, netns, &p);
-	if (ns_commit(&c, netns, &p))
+	if (ns_prune(&c, &p, slot) || add_allowances(&c, slot, &o, &t) || ns_commit(&c, &p))
 		goto out;
 	if (t.fwmark)
 		info("%s protected (ifindex %u, fwmark 0x%x)", o.ifname, t.ifindex, t.fwmark);

@@ -3,6 +3,7 @@
 #include "cgroup.h"
 #include "context.h"
 #include "lock.h"
+#include "netns.h"
 #include "privs.h"
 
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
@@ -10,7 +11,7 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 	int found;
 
 	*c = (struct ks_ctx)KS_CTX_INIT;
-	if (privs_check() || ks_kernel_check())
+	if (privs_check() || ks_kernel_check() || netns_current_id(&c->netns))
 		return -1;
 	c->cgroup_fd = cgroup_open_root(cgroup_path, c->cgroup, sizeof(c->cgroup));
 	if (c->cgroup_fd < 0)

@@ -11,15 +11,17 @@ struct ks_ctx {
 	int cgroup_fd;    /* also the lock, when taken */
 	char cgroup[256]; /* where it was found, for messages */
 	struct ks_state st;
-	bool found; /* st holds the attached program */
+	bool found;     /* st holds the attached program */
+	uint64_t netns; /* this network namespace's cookie */
 };
 
 /* Safe to ctx_close() before or after a failed ctx_open(). */
 #define KS_CTX_INIT { .cgroup_fd = -1, .st = KS_STATE_INIT }
 
 /*
- * Check privileges and kernel, open the root cgroup (or cgroup_path), take
- * the lock if asked, and find our program. 0, or -1 after err().
+ * Check privileges and kernel, learn this namespace's cookie, open the root
+ * cgroup (or cgroup_path), take the lock if asked, and find our program.
+ * 0, or -1 after err().
  */
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock);
 void ctx_close(struct ks_ctx *c);

@@ -12,7 +12,6 @@
 #include <bpf/bpf.h>
 #include "context.h"
 #include "log.h"
-#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
@@ -22,12 +21,8 @@
 static int detach_here(struct ks_ctx *c, const char *ifname)
 {
 	struct wgks_policy p;
-	uint64_t netns;
-	int found;
+	int found = ns_read(c, &p);
 
-	if (netns_current_id(&netns))
-		return -1;
-	found = ns_read(&c->st, netns, &p);
 	if (found < 0)
 		return -1;
 	if (!found) {
@@ -38,16 +33,14 @@ static int detach_here(struct ks_ctx *c, const char *ifname)
 		info("%s: not protected in this network namespace; nothing to do", ifname);
 		return 0;
 	}
-	if (!ifname) {
-		memset(p.tunnels, 0, sizeof(p.tunnels));
-		p.ntunnels = 0;
-	}
-	if (ns_prune(&c->st, netns, &p, -1))
+	if (!ifname)
+		policy_remove_all_tunnels(&p);
+	if (ns_prune(c, &p, -1))
 		return -1;
 	if ((p.flags & WGKS_F_LOCKDOWN) && policy_count_tunnels(&p) == 0)
 		info("lockdown stays on: this namespace stays blocked (wgks-bpf lockdown off "
 		     "ends it)");
-	return ns_commit(c, netns, &p);
+	return ns_commit(c, &p);
 }
 
 /* Empty every hash and trie (counters are reset when used again); the caller detaches. */

@@ -6,7 +6,6 @@
  */
 #include "context.h"
 #include "log.h"
-#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
@@ -17,7 +16,6 @@ int lockdown_main(int argc, char **argv)
 	struct lockdown_opts o;
 	struct wgks_policy p;
 	struct ks_ctx c;
-	uint64_t netns;
 	int ret = 1;
 
 	if (parse_lockdown_args(argc, argv, &o))
@@ -31,13 +29,13 @@ int lockdown_main(int argc, char **argv)
 	}
 	if (!c.found && ks_load(&c.st))
 		goto out;
-	if (netns_current_id(&netns) || ns_read(&c.st, netns, &p) < 0)
+	if (ns_read(&c, &p) < 0)
 		goto out;
 	if (o.on)
 		p.flags |= WGKS_F_LOCKDOWN;
 	else
 		p.flags &= ~WGKS_F_LOCKDOWN;
-	if (ns_commit(&c, netns, &p))
+	if (ns_commit(&c, &p))
 		goto out;
 	if (o.on)
 		info("lockdown on: only %s leave this namespace",

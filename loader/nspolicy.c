@@ -14,10 +14,10 @@ void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX])
 	out[OWNED_ALLOW6] = (struct owned_map){ st->allow6_fd, sizeof(struct wgks_allow6_key), 1 };
 }
 
-int ns_read(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
+int ns_read(const struct ks_ctx *c, struct wgks_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (ks_read_policy(st, netns, p) == 0)
+	if (ks_read_policy(&c->st, c->netns, p) == 0)
 		return 1;
 	memset(p, 0, sizeof(*p));
 	if (errno == ENOENT)
@@ -37,29 +37,29 @@ static uint32_t used_slots(const struct wgks_policy *p)
 	return mask;
 }
 
-void ns_update_flags(const struct ks_state *st, uint64_t netns, struct wgks_policy *p)
+/* ENDPOINTS and ALLOW say whether the maps hold entries of this namespace. */
+static void update_flags(const struct ks_ctx *c, struct wgks_policy *p)
 {
 	struct owned_map m[OWNED_MAX];
 
-	owned_maps(st, m);
+	owned_maps(&c->st, m);
 	p->flags &= ~(WGKS_F_ENDPOINTS | WGKS_F_ALLOW);
-	if (owned_any(&m[OWNED_ENDPOINTS], netns))
+	if (owned_any(&m[OWNED_ENDPOINTS], c->netns))
 		p->flags |= WGKS_F_ENDPOINTS;
-	if (owned_any(&m[OWNED_ALLOW4], netns) || owned_any(&m[OWNED_ALLOW6], netns))
+	if (owned_any(&m[OWNED_ALLOW4], c->netns) || owned_any(&m[OWNED_ALLOW6], c->netns))
 		p->flags |= WGKS_F_ALLOW;
 }
 
-int ns_prune(const struct ks_state *st, uint64_t netns, struct wgks_policy *p, int fresh)
+int ns_prune(const struct ks_ctx *c, const struct wgks_policy *p, int fresh)
 {
 	uint32_t keep = used_slots(p) & ~(fresh >= 0 ? 1u << fresh : 0);
 	struct owned_map m[OWNED_MAX];
 
-	owned_maps(st, m);
+	owned_maps(&c->st, m);
 	for (int i = 0; i < OWNED_MAX; i++) {
-		if (owned_keep(&m[i], netns, keep))
+		if (owned_keep(&m[i], c->netns, keep))
 			return -1;
 	}
-	ns_update_flags(st, netns, p);
 	return 0;
 }
 
@@ -70,26 +70,28 @@ static bool no_policy_left(int policy_fd)
 	return bpf_map_get_next_key(policy_fd, NULL, &key) && errno == ENOENT;
 }
 
-int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p)
+int ns_commit(struct ks_ctx *c, const struct wgks_policy *p)
 {
 	struct wgks_policy q = *p;
 
 	if (policy_is_empty(p)) {
 		/* Its counters' index is free again once no policy names it. */
-		if (bpf_map_delete_elem(c->st.policy_fd, &netns) && errno != ENOENT) {
+		if (bpf_map_delete_elem(c->st.policy_fd, &c->netns) && errno != ENOENT) {
 			err("cannot remove the policy: %s", strerror(errno));
 			return -1;
 		}
 	} else {
+		/* The entries are in (or out) already: the flags follow them. */
+		update_flags(c, &q);
 		/* Zeroed counters first (for a new namespace), then the policy naming them. */
-		if (ks_counters_index(&c->st, netns, &q.counters) < 0)
+		if (ks_counters_index(&c->st, c->netns, &q.counters) < 0)
 			return -1;
-		if (ks_write_policy(&c->st, netns, &q)) {
+		if (ks_write_policy(&c->st, c->netns, &q)) {
 			err("cannot write the policy: %s", strerror(errno));
 			return -1;
 		}
 	}
-	if (c->found && no_policy_left(c->st.policy_fd))
+	if (c->found && policy_is_empty(p) && no_policy_left(c->st.policy_fd))
 		return ks_detach(&c->st, c->cgroup_fd);
 	/* Attached only once a policy is in: never a program without it. */
 	if (!c->found && !policy_is_empty(p)) {

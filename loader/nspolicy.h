@@ -15,24 +15,22 @@ enum { OWNED_ENDPOINTS, OWNED_ALLOW4, OWNED_ALLOW6, OWNED_MAX };
 
 void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX]);
 
-/* The namespace's policy into p (zeroed if none). 1 found, 0 none, -1 after err(). */
-int ns_read(const struct ks_state *st, uint64_t netns, struct wgks_policy *p);
+/* This namespace's policy into p (zeroed if none). 1 found, 0 none, -1 after err(). */
+int ns_read(const struct ks_ctx *c, struct wgks_policy *p);
 
 /*
- * Drop entries owned by slots p no longer uses (and by slot fresh, whose
- * entries are about to be written anew; -1 for none), then set p's
- * ENDPOINTS and ALLOW flags from what is left. 0, or -1 after err().
+ * Drop this namespace's entries owned by slots p no longer uses (and by
+ * slot fresh, whose entries are about to be written anew; -1 for none).
+ * 0, or -1 after err().
  */
-int ns_prune(const struct ks_state *st, uint64_t netns, struct wgks_policy *p, int fresh);
-
-/* Set p's ENDPOINTS and ALLOW flags from the maps. */
-void ns_update_flags(const struct ks_state *st, uint64_t netns, struct wgks_policy *p);
+int ns_prune(const struct ks_ctx *c, const struct wgks_policy *p, int fresh);
 
 /*
- * Make p the namespace's policy in one map update, or remove it if it
- * enforces nothing; then attach the programs if they were not, or detach
+ * Make p this namespace's policy in one map update, its ENDPOINTS and
+ * ALLOW flags set from the entries now in the maps; or remove it if it
+ * enforces nothing. Then attach the programs if they were not, or detach
  * them if no namespace has a policy left. 0, or -1 after err().
  */
-int ns_commit(struct ks_ctx *c, uint64_t netns, const struct wgks_policy *p);
+int ns_commit(struct ks_ctx *c, const struct wgks_policy *p);
 
 #endif

@@ -65,13 +65,11 @@ int policy_remove_tunnel(struct wgks_policy *p, const char *name)
 	return -1;
 }
 
-const struct wgks_tunnel *policy_find_tunnel(const struct wgks_policy *p, const char *name)
+void policy_remove_all_tunnels(struct wgks_policy *p)
 {
-	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		if (same_name(&p->tunnels[i], name))
-			return &p->tunnels[i];
-	}
-	return NULL;
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++)
+		clear_slot(p, i);
+	update_count(p);
 }
 
 unsigned policy_count_tunnels(const struct wgks_policy *p)

@@ -19,8 +19,8 @@ int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
 /* Free tunnel NAME's slot. Its slot, or -1 if it was not there. */
 int policy_remove_tunnel(struct wgks_policy *p, const char *name);
 
-/* The entry for NAME, or NULL. */
-const struct wgks_tunnel *policy_find_tunnel(const struct wgks_policy *p, const char *name);
+/* Free every slot (detach without an interface name). */
+void policy_remove_all_tunnels(struct wgks_policy *p);
 
 /* Tunnels in use. */
 unsigned policy_count_tunnels(const struct wgks_policy *p);

@@ -51,6 +51,11 @@ static bool in_kctx_object(enum wgks_variant v)
 	return v == WGKS_VARIANT_KCTX;
 }
 
+const char *ks_prog_name(const struct ks_state *st)
+{
+	return st->variant < WGKS_VARIANT_MAX ? variant_progs[st->variant] : "?";
+}
+
 const char *variant_name(enum wgks_variant v)
 {
 	return v < WGKS_VARIANT_MAX ? variant_names[v] : "?";
@@ -138,7 +143,7 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 		if (m && (minfo.key_size != m->key_size || minfo.value_size != m->value_size)) {
 			err("program %s (id %u) was loaded by another version of wgks-bpf (map %s "
 			    "differs); detach it with that version, or `bpftool cgroup detach`",
-			    st->prog_name, st->prog_id, m->name);
+			    ks_prog_name(st), st->prog_id, m->name);
 			close(fd);
 			return -1;
 		}
@@ -150,7 +155,7 @@ static int open_maps(struct ks_state *st, const struct bpf_prog_info *pinfo,
 	for (size_t j = 0; j < N_OUR_MAPS; j++) {
 		if (*map_fd(st, &our_maps[j]) < 0) {
 			err("program %s (id %u) was loaded by another version of wgks-bpf "
-			    "(it has no map %s)", st->prog_name, st->prog_id, our_maps[j].name);
+			    "(it has no map %s)", ks_prog_name(st), st->prog_id, our_maps[j].name);
 			return -1;
 		}
 	}
@@ -195,7 +200,6 @@ static int take_prog(struct ks_state *st, uint32_t id)
 	st->prog_fd = fd;
 	st->prog_id = id;
 	st->variant = (enum wgks_variant)variant;
-	snprintf(st->prog_name, sizeof(st->prog_name), "%s", info.name);
 	return open_maps(st, &info, map_ids) ? -1 : 1;
 }
 
@@ -295,7 +299,6 @@ static int load_variant(struct ks_state *st, enum wgks_variant v, const char *co
 	for (size_t j = 0; j < N_OUR_MAPS; j++)
 		*map_fd(st, &our_maps[j]) =
 			bpf_map__fd(bpf_object__find_map_by_name(obj, our_maps[j].name));
-	snprintf(st->prog_name, sizeof(st->prog_name), "%s", variant_progs[v]);
 	return 0;
 }
 
@@ -411,14 +414,13 @@ void ks_close(struct ks_state *st)
 		/* The object owns the fds. */
 		bpf_object__close(st->obj);
 	} else {
-		int fds[] = { st->prog_fd,      st->sockops_fd,   st->policy_fd,
-			      st->stats_fd,     st->unmanaged_fd, st->endpoints_fd,
-			      st->allow4_fd,    st->allow6_fd,    st->events_fd,
-			      st->watch_fd,     st->evlimit_fd };
-
-		for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-			if (fds[i] >= 0)
-				close(fds[i]);
+		if (st->prog_fd >= 0)
+			close(st->prog_fd);
+		if (st->sockops_fd >= 0)
+			close(st->sockops_fd);
+		for (size_t j = 0; j < N_OUR_MAPS; j++) {
+			if (*map_fd(st, &our_maps[j]) >= 0)
+				close(*map_fd(st, &our_maps[j]));
 		}
 	}
 	*st = (struct ks_state)KS_STATE_INIT;

@@ -21,7 +21,6 @@ struct ks_state {
 	bool core_btf_min; /* loaded with the minimal BTF of corebtf.c, not the kernel's */
 	int prog_fd; /* the egress program */
 	uint32_t prog_id;
-	char prog_name[16];
 	int sockops_fd; /* -1 if none is attached with it */
 	uint32_t sockops_id;
 	int policy_fd;
@@ -43,6 +42,9 @@ struct ks_state {
 	  .events_fd = -1, .watch_fd = -1, .evlimit_fd = -1 }
 
 const char *variant_name(enum wgks_variant v);
+
+/* The egress program's name (the variant's): wgks_eg_cookie and so on. */
+const char *ks_prog_name(const struct ks_state *st);
 
 /* Refuse kernels that cannot run it, with the reason. 0 or -1 after err(). */
 int ks_kernel_check(void);

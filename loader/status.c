@@ -12,7 +12,6 @@
 #include "context.h"
 #include "keys.h"
 #include "log.h"
-#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "subcommands.h"
@@ -179,7 +178,7 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 	if (o->json) {
 		printf("{\"attached\":true,\"cgroup\":");
 		print_json_string(c->cgroup);
-		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.prog_id, c->st.prog_name);
+		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.prog_id, ks_prog_name(&c->st));
 		if (c->st.sockops_fd >= 0)
 			printf("\"fail_fast\":{\"id\":%u,\"hook\":\"sock_ops\"},", c->st.sockops_id);
 		else
@@ -192,7 +191,7 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 		       (unsigned long long)unmanaged->bytes[WGKS_REASON_UNMANAGED]);
 		return;
 	}
-	printf("attached: program %s (id %u) on %s, egress, multi\n", c->st.prog_name,
+	printf("attached: program %s (id %u) on %s, egress, multi\n", ks_prog_name(&c->st),
 	       c->st.prog_id, c->cgroup);
 	if (c->st.sockops_fd >= 0)
 		printf("fail-fast: program id %u on sock_ops: blocked TCP connects fail in "
@@ -229,8 +228,7 @@ int status_main(int argc, char **argv)
 		ret = EXIT_NOT_PROTECTED;
 		goto out;
 	}
-	if (netns_current_id(&netns))
-		goto out;
+	netns = c.netns;
 	ks_read_counters(c.st.unmanaged_fd, &zero, &unmanaged);
 	print_header(&c, netns, &unmanaged, &o);
 	if (print_namespaces(&c, &o, netns, &here))

@@ -20,7 +20,6 @@
 #include "cgroup.h"
 #include "context.h"
 #include "log.h"
-#include "netns.h"
 #include "opts.h"
 #include "subcommands.h"
 
@@ -192,8 +191,7 @@ int watch_main(int argc, char **argv)
 		err("not attached: nothing to watch");
 		goto out;
 	}
-	if (netns_current_id(&w.netns))
-		goto out;
+	w.netns = c.netns;
 	w.json = o.json;
 	w.cgroup_fd = c.cgroup_fd;
 	w.realtime_skew = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));

@@ -585,7 +585,7 @@ static int cmd_testrun(int argc, char **argv)
 	empty_fd = bpf_program__fd(e.empty->progs.wgksbench_empty);
 	printf("{\"variant\": \"%s\", \"program\": \"%s\", \"repeat\": %d, \"rounds\": %d, "
 	       "\"configs\": [",
-	       variant_name(e.st.variant), e.st.prog_name, repeat, rounds);
+	       variant_name(e.st.variant), ks_prog_name(&e.st), repeat, rounds);
 	for (size_t c = 0; c < NCONFIGS; c++) {
 		if (set_config(&e, &configs[c])) {
 			err("cannot set up \"%s\": %s", configs[c].name, strerror(errno));

@@ -8,6 +8,16 @@
 #include <cmocka.h>
 #include "policy.h"
 
+/* The entry for NAME, or NULL: what the tests look at. */
+static const struct wgks_tunnel *find(const struct wgks_policy *p, const char *name)
+{
+	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		if (p->tunnels[i].name[0] && !strncmp(p->tunnels[i].name, name, WGKS_IFNAMSIZ))
+			return &p->tunnels[i];
+	}
+	return NULL;
+}
+
 static void test_add_and_find(void **state)
 {
 	struct wgks_policy p = { 0 };
@@ -18,12 +28,12 @@ static void test_add_and_find(void **state)
 	assert_int_equal(policy_set_tunnel(&p, "wg1", 6, 51821), 1);
 	assert_int_equal(p.ntunnels, 2);
 	assert_int_equal(policy_count_tunnels(&p), 2);
-	t = policy_find_tunnel(&p, "wg1");
+	t = find(&p, "wg1");
 	assert_non_null(t);
 	assert_int_equal(t->ifindex, 6);
 	assert_int_equal(t->fwmark, 51821);
-	assert_null(policy_find_tunnel(&p, "wg2"));
-	assert_null(policy_find_tunnel(&p, ""));
+	assert_null(find(&p, "wg2"));
+	assert_null(find(&p, ""));
 }
 
 static void test_same_name_keeps_slot(void **state)
@@ -49,8 +59,8 @@ static void test_same_ifindex_replaces(void **state)
 	/* Renamed interface: the old name must not keep its ifindex open. */
 	policy_set_tunnel(&p, "vpn", 5, 51820);
 	assert_int_equal(policy_count_tunnels(&p), 1);
-	assert_non_null(policy_find_tunnel(&p, "vpn"));
-	assert_null(policy_find_tunnel(&p, "wg0"));
+	assert_non_null(find(&p, "vpn"));
+	assert_null(find(&p, "wg0"));
 }
 
 static void test_full(void **state)
@@ -67,7 +77,7 @@ static void test_full(void **state)
 	assert_int_equal(p.ntunnels, WGKS_MAX_TUNNELS);
 	/* Updating one that is there still works when full. */
 	assert_int_equal(policy_set_tunnel(&p, "wg3", 77, 7), 3);
-	assert_int_equal(policy_find_tunnel(&p, "wg3")->ifindex, 77);
+	assert_int_equal(find(&p, "wg3")->ifindex, 77);
 }
 
 static void test_slots_do_not_move(void **state)
@@ -97,6 +107,22 @@ static void test_slots_do_not_move(void **state)
 	assert_int_equal(p.ntunnels, 0);
 }
 
+static void test_remove_all(void **state)
+{
+	struct wgks_policy p = { .flags = WGKS_F_LOCKDOWN };
+
+	(void)state;
+	policy_set_tunnel(&p, "a", 1, 11);
+	policy_set_tunnel(&p, "b", 2, 12);
+	policy_remove_all_tunnels(&p);
+	assert_int_equal(policy_count_tunnels(&p), 0);
+	assert_int_equal(p.ntunnels, 0);
+	assert_int_equal(p.tunnels[1].ifindex, 0);
+	assert_int_equal(p.tunnels[1].fwmark, 0);
+	assert_int_equal(p.flags, WGKS_F_LOCKDOWN); /* lockdown stays */
+	assert_false(policy_is_empty(&p));
+}
+
 static void test_empty_and_lockdown(void **state)
 {
 	struct wgks_policy p = { 0 };
@@ -118,7 +144,7 @@ static void test_long_name(void **state)
 	(void)state;
 	policy_set_tunnel(&p, "abcdefghijklmno", 1, 1); /* 15: the longest */
 	assert_string_equal(p.tunnels[0].name, "abcdefghijklmno");
-	assert_non_null(policy_find_tunnel(&p, "abcdefghijklmno"));
+	assert_non_null(find(&p, "abcdefghijklmno"));
 }
 
 int main(void)
@@ -129,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_same_ifindex_replaces),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_slots_do_not_move),
+		cmocka_unit_test(test_remove_all),
 		cmocka_unit_test(test_empty_and_lockdown),
 		cmocka_unit_test(test_long_name),
 	};
