@@ -186,6 +186,62 @@ else
 	not_ok "B (no policy) was blocked"
 fi
 
+# --- status --json: every field of the schema (README), with its type ---
+if in_a "$BIN" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+want = {"attached": bool, "cgroup": str, "program": dict, "fail_fast": dict, "attach_mode": str,
+        "variant": str, "this_netns": int, "unmanaged": dict, "namespaces": list, "protected": bool}
+for k, t in want.items():
+    assert isinstance(d[k], t), k
+assert set(d["program"]) == {"id", "name"} and d["program"]["name"].startswith("wgks_eg_")
+assert set(d["unmanaged"]) == {"packets", "bytes"}
+ns = [n for n in d["namespaces"] if n["current"]][0]
+assert ns["netns"] == d["this_netns"] and d["protected"] is True
+for k, t in {"lockdown": bool, "tunnels": list, "endpoints": list, "allowed": list, "counters": dict}.items():
+    assert isinstance(ns[k], t), k
+assert set(ns["tunnels"][0]) == {"name", "ifindex", "fwmark"}
+assert set(ns["counters"]) == {"tunnel", "fwmark", "local", "link", "endpoint", "lan", "blocked"}
+assert all(set(c) == {"packets", "bytes"} for c in ns["counters"].values())
+'; then ok "status --json: every field, with its type"; else not_ok "status --json schema"; fi
+
+# --- a failing command changes nothing, also while attached ---
+state() { bpftool -j map dump name wgks_policy; bpftool -j map dump name wgks_allow4; }
+before=$(state)
+expect "attached: unknown interface" 1 "no such interface" in_a "$BIN" attach nosuch0
+expect "attached: not WireGuard" 1 "not a WireGuard interface" in_a "$BIN" attach eth0
+expect "attached: bad CIDR" 2 "" in_a "$BIN" attach tun0 --allow 10.66.0.0/33
+if [ "$(state)" = "$before" ]; then ok "failed commands left the policy as it was"; else not_ok "a failed command changed the maps"; fi
+
+# --- what a tunnel lets through goes with it on detach ---
+send_a() { in_a bash -c "$(declare -f udp_send); udp_send $1"; }
+expect "attach A with --allow 10.66.0.0/24" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20 --allow 10.66.0.0/24
+[ "$(send_a 10.66.0.2)" = ok ] && ok "A: the allowed prefix passes" || not_ok "A: allowed prefix refused"
+expect "lockdown on in A" 0 "" in_a "$BIN" lockdown on
+expect "detach tun0, lockdown stays" 0 "lockdown stays" in_a "$BIN" detach tun0
+[ "$(send_a 10.66.0.2)" = EPERM ] && ok "A: the prefix went with the tunnel" || not_ok "A: the prefix still passes after detach"
+if bpftool -j map dump name wgks_allow4 | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)))'; then
+	ok "wgks_allow4 is empty again"
+else
+	not_ok "wgks_allow4 kept entries: $(bpftool -j map dump name wgks_allow4)"
+fi
+expect "lockdown off in A" 0 "" in_a "$BIN" lockdown off
+expect_clean "lockdown off, no tunnel"
+
+# --- two tunnels, one detached: the other stays protected ---
+ip -n "$NS_A" link add tun1 type veth peer name tun1p
+ip -n "$NS_A" link set tun1 up
+expect "attach tun0" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
+expect "attach tun1" 0 "" in_a "$BIN" attach tun1 --fwmark 0x30
+expect "detach tun1" 0 "" in_a "$BIN" detach tun1
+tunnels=$(in_a "$BIN" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(" ".join(t["name"] for n in d["namespaces"] if n["current"] for t in n["tunnels"]))')
+[ "$tunnels" = tun0 ] && ok "tun0 still protected, tun1 gone" || not_ok "tunnels after detach tun1: '$tunnels'"
+[ "$(send_a 10.66.0.2)" = EPERM ] && ok "A: off the tunnel still refused" || not_ok "A: unblocked by detaching tun1"
+ip -n "$NS_A" link del tun1
+
 # --- a second namespace, then detach one: the other stays protected ---
 expect "attach B" 0 "tun0 protected" in_b "$BIN" attach tun0 --fwmark 0x10
 expect "detach A" 0 "" in_a "$BIN" detach tun0
