@@ -59,6 +59,27 @@ static void test_lan_prefixes_parse(void **state)
 	}
 }
 
+/*
+ * Exactly what README.md ("Allow LAN") promises: one more prefix, or a wider
+ * one, would let traffic leave off the tunnel that the user did not allow.
+ */
+static void test_lan_prefixes_exactly(void **state)
+{
+	static const char *const want[] = {
+		"10.0.0.0/8",	  "172.16.0.0/12", "192.168.0.0/16",	 "169.254.0.0/16",
+		"224.0.0.0/24",	  "239.255.255.250/32",		  "255.255.255.255/32",
+		"fc00::/7",	  "fe80::/10",	   "ff02::/16",
+	};
+	size_t n = 0;
+
+	(void)state;
+	while (lan_prefixes[n])
+		n++;
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(lan_prefixes[i], want[i]);
+}
+
 static void test_endpoints(void **state)
 {
 	struct endpoint e;
@@ -143,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_bad_prefixes),
 		cmocka_unit_test(test_lan_prefixes_parse),
+		cmocka_unit_test(test_lan_prefixes_exactly),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_wg_endpoints_output),
 		cmocka_unit_test(test_keys_round_trip),
