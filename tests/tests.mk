@@ -46,7 +46,8 @@ test-bpf: $(OUTPUT)/tests/verdict
 E2E_SUITES := tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
 	tests/e2e/leaks.sh
 test-e2e: wgks-bpf
-	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; done
+	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; \
+		bash tests/e2e/leftovers.sh $$t; done
 
 .PHONY: demo compare
 
