@@ -325,7 +325,8 @@ scenario_2() {
 		expect "wgks: status counts the blocked packets" blocked_counted
 		expect "wgks: a tunnel TCP connection survives re-attach and blocked connects" \
 			in_c python3 "$PROBE" survives "$NET4" "$TCP_PORT" sh -c \
-			"'$WGKS' attach '$WG_C' && python3 '$PROBE' failfast 10.77.0.1 $TCP_PORT 3 $FAILFAST_MS"
+			"'$WGKS' attach '$WG_C' && python3 '$PROBE' failfast 10.77.0.1 $TCP_PORT 3 $FAILFAST_MS &&
+			 python3 '$PROBE' failfast fd77::1 $TCP_PORT 3 $FAILFAST_MS"
 	fi
 }
 
