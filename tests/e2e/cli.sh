@@ -180,6 +180,17 @@ else
 	not_ok "A: send off the tunnel was not refused"
 fi
 if in_a ping -c1 -W1 127.0.0.1 >/dev/null; then ok "A: loopback works"; else not_ok "A: loopback"; fi
+# ping itself does not say why a send failed: ask the socket.
+if [ "$(in_a python3 -c 'import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+try:
+    s.sendto(b"\x08\x00\xf7\xff\x00\x00\x00\x00", ("10.66.0.2", 0)); print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])')" = EPERM ]; then
+	ok "A: ICMP echo off the tunnel fails with EPERM"
+else
+	not_ok "A: ICMP off the tunnel was not refused with EPERM"
+fi
 if [ "$(in_b bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = ok ]; then
 	ok "B (no policy): untouched"
 else
