@@ -18,7 +18,8 @@ deps:
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
 		if [ "$$(id -u)" != 0 ]; then echo "deps: run as root to install them" >&2; exit 1; fi; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing; \
 	fi
 
 $(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) tests/unit/capture.h | $(OUTPUT)/tests
@@ -43,11 +44,11 @@ test-bpf: $(OUTPUT)/tests/verdict
 
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
-E2E_SUITES := tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
+E2E_SUITES := tests/e2e/leftovers-test.sh tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
 	tests/e2e/leaks.sh
 test-e2e: wgks-bpf
-	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; bash $$t $(CURDIR)/wgks-bpf; \
-		bash tests/e2e/leftovers.sh $$t; done
+	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; \
+		bash tests/e2e/run-suite.sh $$t $(CURDIR)/wgks-bpf; done
 
 .PHONY: demo compare
 

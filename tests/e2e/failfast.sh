@@ -62,7 +62,7 @@ ip -n "$NS_C" route add default via 10.98.0.2 dev tun0 table 100
 ip netns exec "$NS_S" iptables -A INPUT -p tcp --syn -m recent --name wgks --rcheck \
 	--seconds 5 --hitcount 3 -j ACCEPT
 ip netns exec "$NS_S" iptables -A INPUT -p tcp --syn -m recent --name wgks --set -j DROP
-ip netns exec "$NS_S" socat TCP-LISTEN:80,fork,reuseaddr PIPE 9>&- &
+ip netns exec "$NS_S" socat TCP-LISTEN:80,fork,reuseaddr PIPE >/dev/null 2>&1 </dev/null 9>&- &
 SERVER_PID=$!
 sleep 0.3
 

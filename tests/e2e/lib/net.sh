@@ -97,28 +97,16 @@ cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
 
 wgks_prog_attached() { bpftool cgroup show "$CGROUP2" 2>/dev/null | grep -q ' wgks_'; }
 wgks_maps_exist() { bpftool map list 2>/dev/null | grep -q ' name wgks_'; }
-wgks_links_exist() { bpftool link list 2>/dev/null | grep -q 'wgks_'; }
-wgks_pins_exist() { compgen -G '/sys/fs/bpf/wgks*' >/dev/null; }
 
-# Map freeing lags the detach a little (RCU, then a workqueue): poll ~2 s.
-wgks_maps_gone() {
-	local i
-	for i in $(seq 0 20); do
-		wgks_maps_exist || return 0
-		sleep 0.1
-	done
-	return 1
-}
+# shellcheck source-path=SCRIPTDIR source-path=SCRIPTDIR/.. source=lib/leftovers.sh
+. "$E2E_DIR/lib/leftovers.sh"
 
-# No program, link, map or pin of ours on the host.
+# No program, link, map or pin of ours on the host, none held open by a
+# process; what the kernel is still freeing is waited for.
 wgks_all_gone() {
-	local what=()
-	wgks_prog_attached && what+=(program)
-	wgks_links_exist && what+=(link)
-	wgks_maps_gone || what+=(map)
-	wgks_pins_exist && what+=(pin)
-	echo "left behind: ${what[*]:-nothing}"
-	(( ${#what[@]} == 0 ))
+	local out
+	out=$(wgks_leftovers "") || { echo "left behind: $out"; return 1; }
+	echo "left behind: nothing${out:+ ($out)}"
 }
 
 # PID of the wireguard-go serving IFNAME inside namespace NS, if any. Looked up
@@ -148,6 +136,7 @@ start_bg() {
 # run. The daemons we start get it closed (9>&-), so none can keep it.
 E2E_LOCK=/run/wgks-bpf-e2e.lock
 take_lock() {
+	[[ -n "${WGKS_E2E_LOCKED:-}" ]] && return 0   # tests/e2e/run-suite.sh holds it
 	command -v flock >/dev/null || return 0
 	exec 9>>"$E2E_LOCK"
 	flock -n 9 && return 0

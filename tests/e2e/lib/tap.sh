@@ -20,20 +20,38 @@ check() {
 	if out=$("$@" 2>&1); then ok "$name${out:+: ${out%%$'\n'*}}"; else not_ok "$name${out:+: $out}"; fi
 }
 
-# drop_ns BIN NS...: each namespace that exists loses its policy (BIN detach)
-# and goes; for the suites' exit traps.
+# kill_ns_procs NS: end every process inside namespace NS (the suites'
+# own namespaces: everything in them was started by the suite), by PID, and
+# wait until they are gone. A forking server's children are there too.
+kill_ns_procs() {
+	local pid pids=()
+	for pid in $(ip netns pids "$1" 2>/dev/null); do pids+=("$pid"); done
+	((${#pids[@]})) || return 0
+	kill -9 "${pids[@]}" 2>/dev/null
+	for pid in "${pids[@]}"; do
+		while kill -0 "$pid" 2>/dev/null && [[ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" != Z ]]; do
+			sleep 0.05
+		done
+	done
+}
+
+# drop_ns BIN NS...: each namespace that exists loses its processes, its
+# policy (BIN detach) and goes; for the suites' exit traps.
 drop_ns() {
 	local bin=$1 ns
 	shift
 	for ns in "$@"; do
 		ip netns list | grep -qw "$ns" || continue
+		kill_ns_procs "$ns"
 		ip netns exec "$ns" "$bin" detach >/dev/null 2>&1 || true
 		ip netns del "$ns"
 	done
 }
 
 # Hold the e2e lock on fd 9 until exit. Background commands get `9>&-`.
+# Under tests/e2e/run-suite.sh the runner holds it already.
 e2e_lock() {
+	[[ -n "${WGKS_E2E_LOCKED:-}" ]] && return 0
 	exec 9>>/run/wgks-bpf-e2e.lock
 	flock -w 300 9 || { echo "another e2e run held the lock for 300 s" >&2; exit 1; }
 }

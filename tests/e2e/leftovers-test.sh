@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The leftovers check (tests/e2e/leftovers.sh) must fail, by name, on each
+# kind of real leftover, and pass once it is gone: a program left attached,
+# a map a process holds open, a pin, a process still running, a namespace.
+# Each is left here on purpose, in a throwaway namespace, then removed.
+set -euo pipefail
+
+# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+
+BIN=${1:?usage: leftovers-test.sh /path/to/wgks-bpf}
+HERE=$(dirname "$(readlink -f "$0")")
+TAG=$$
+NS=wgks-lt-$TAG   # not named as suites name theirs: the check must not see it
+NS_LEFT=wgksln$TAG
+CHECK_TAG="leftovers-test-$TAG-$RANDOM"
+PY=/usr/bin/python3
+HOLDER=
+SLEEPER=
+
+if [ "$(id -u)" != 0 ] || [ ! -x "$PY" ]; then
+	echo "SKIP: leftovers-test.sh needs root and $PY"
+	exit 0
+fi
+
+cleanup() {
+	set +e
+	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
+	[ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null && wait "$SLEEPER" 2>/dev/null
+	drop_ns "$BIN" "$NS" "$NS_LEFT"
+}
+trap cleanup EXIT
+
+e2e_lock
+
+# leftovers WANT_RC WANT_TEXT: run the check; its exit code and a piece of its output.
+leftovers() {
+	local want_rc=$1 want=$2 rc=0 out
+	out=$(WGKS_FREE_TIMEOUT=20 bash "$HERE/leftovers.sh" leftovers-test "$CHECK_TAG" 2>&1) || rc=$?
+	echo "${out//$'\n'/ | }"
+	[ "$rc" = "$want_rc" ] && [[ "$out" == *"$want"* ]]
+}
+
+map_id() { bpftool map show name "$1" 2>/dev/null | awk -F: 'NR == 1 { print $1 }'; }
+
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add tun0 type veth peer name tun0p
+ip -n "$NS" link set tun0 up
+
+check "clean at the start" leftovers 0 ""
+
+# A program left attached.
+ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
+check "a program left attached fails, by name" leftovers 1 "program attached: wgks_eg_"
+
+# A map a process holds open: no waiting cures that.
+id=$(map_id wgks_policy)
+ip netns exec "$NS" "$PY" -c '
+import ctypes, os, struct, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+BPF_MAP_GET_FD_BY_ID = 14
+attr = ctypes.create_string_buffer(struct.pack("I", int(sys.argv[1])), 128)
+fd = libc.syscall(321, BPF_MAP_GET_FD_BY_ID, attr, 128)
+if fd < 0: sys.exit("BPF_MAP_GET_FD_BY_ID: %s" % os.strerror(ctypes.get_errno()))
+print("holding", fd, flush=True)
+time.sleep(300)' "$id" >/dev/null 2>&1 </dev/null 9>&- &
+HOLDER=$!
+sleep 0.5
+ip netns exec "$NS" "$BIN" detach 2>/dev/null
+check "a map held open by a process fails, naming it" leftovers 1 "wgks_policy) held open by python3[$HOLDER]"
+kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
+HOLDER=
+check "once the holder is gone, the map is freed: passes" leftovers 0 ""
+
+# A pin, in a bpffs of a private mount namespace (the host's /sys/fs/bpf
+# is left alone). The check runs there too, as it would on a host that
+# had the pin.
+ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
+id=$(map_id wgks_policy)
+# shellcheck disable=SC2016  # the inner script expands its own arguments
+check "a pin fails, by name" unshare -m bash -c '
+	mount -t bpf bpf /sys/fs/bpf &&
+	bpftool map pin id "$1" /sys/fs/bpf/wgks_leftover &&
+	ip netns exec "$2" "$3" detach 2>/dev/null &&
+	out=$(bash "$4/leftovers.sh" leftovers-test "$5" 2>&1); rc=$?
+	echo "$out"; [ "$rc" = 1 ] && [[ "$out" == *"pins: /sys/fs/bpf/wgks_leftover"* ]]' \
+	pin "$id" "$NS" "$BIN" "$HERE" "$CHECK_TAG"
+check "with the pin gone (its mount namespace ended), passes" leftovers 0 ""
+
+# A process the suite started, still running (it carries the suite's tag).
+WGKS_TEST_TAG=$CHECK_TAG ip netns exec "$NS" sleep 300 >/dev/null 2>&1 </dev/null 9>&- &
+SLEEPER=$!
+sleep 0.2
+check "a process left running fails, by name" leftovers 1 "process still running: sleep 300 (pid $SLEEPER"
+kill "$SLEEPER"; wait "$SLEEPER" 2>/dev/null || true
+SLEEPER=
+check "with the process gone, passes" leftovers 0 ""
+
+# A namespace left.
+ip netns add "$NS_LEFT"
+check "a namespace left fails, by name" leftovers 1 "network namespace left: $NS_LEFT"
+ip netns del "$NS_LEFT"
+
+summary
