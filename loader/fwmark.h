@@ -6,7 +6,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* "0xca6c", "51820", "0", "off" (= 0): nothing else, not even a blank. */
+/*
+ * "0xca6c", "51820", "0", "off" (= 0), read as wg(8) reads them: decimal
+ * unless "0x" (so "0100" is 100, not octal); nothing else, not even a blank.
+ */
 bool parse_fwmark(const char *s, uint32_t *mark);
 
 #endif

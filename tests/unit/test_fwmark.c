@@ -40,8 +40,24 @@ static void test_user_input(void **state)
 	accepts("51820", 51820);
 	accepts("0", 0);
 	accepts("off", 0);
-	accepts("0XCA6C", 51820);
 	accepts("4294967295", UINT32_MAX);
+	accepts("OFF", 0); /* wg takes it in any case */
+}
+
+/* Read as wg reads a FwMark: decimal unless "0x", never octal. */
+static void test_as_wg_reads_it(void **state)
+{
+	(void)state;
+	accepts("0100", 100);
+	accepts("010", 10);
+	accepts("00", 0);
+	accepts("0x0100", 256);
+	accepts("0xCA6C", 51820);
+	rejects("08x"); /* not a number in any base */
+	rejects("0X10"); /* wg: decimal, and X is no digit */
+	rejects("0x-1");
+	rejects("0x+1");
+	rejects("0x 1");
 }
 
 static void test_garbage(void **state)
@@ -62,7 +78,6 @@ static void test_garbage(void **state)
 	rejects("12abc");
 	rejects("0xcg");
 	rejects("offf");
-	rejects("Off");
 	rejects("on");
 	rejects("51820 1");
 	rejects("Unable to access interface: Protocol not supported");
@@ -73,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wg_output),
 		cmocka_unit_test(test_user_input),
+		cmocka_unit_test(test_as_wg_reads_it),
 		cmocka_unit_test(test_garbage),
 	};
 
