@@ -6,9 +6,9 @@
  * tunnel lets through besides itself (its peers' endpoints when its fwmark
  * is off, allowed prefixes) goes in first.
  */
-#include <net/if.h>
 #include "context.h"
 #include "keys.h"
+#include "link.h"
 #include "log.h"
 #include "nspolicy.h"
 #include "opts.h"
@@ -30,11 +30,24 @@ struct tunnel_setup {
 /* Everything about the interface, asked before anything changes. */
 static int inspect_tunnel(const struct attach_opts *o, struct tunnel_setup *t)
 {
-	t->ifindex = if_nametoindex(o->ifname);
-	if (!t->ifindex) {
+	struct link_info li;
+	char what[64];
+	int found = link_get(o->ifname, &li);
+
+	if (found < 0)
+		return -1;
+	if (!found) {
 		err("%s: no such interface in this network namespace", o->ifname);
 		return -1;
 	}
+	/* Everything a protected device carries passes: it must be a tunnel. */
+	if (!link_is_tunnel(&li)) {
+		err("%s: not a tunnel (%s): wgks-bpf protects WireGuard and tun (layer 3) "
+		    "devices, and would pass everything this one sends", o->ifname,
+		    link_describe(&li, what, sizeof(what)));
+		return -1;
+	}
+	t->ifindex = li.ifindex;
 	if (o->fwmark_given)
 		t->fwmark = o->fwmark;
 	else if (wg_fwmark(o->ifname, &t->fwmark))

@@ -3,7 +3,8 @@
 #
 # Fail fast, the hard cases: the kill switch must cut short only connects
 # whose SYN it really drops. Two namespaces: a client (C) whose "tunnel" is
-# a veth to a server (S), and a "LAN" veth that leads nowhere.
+# a tun device joined to one in a server (S) by lib/tunwire.py, and a "LAN"
+# veth that leads nowhere.
 #   - A connection that the route says goes off the tunnel, but that a
 #     netfilter mark reroutes into it (split tunnelling), and whose first
 #     SYNs are lost: it must still connect.
@@ -19,6 +20,8 @@ TAG=$$
 NS_C=wgksfc$TAG
 NS_S=wgksfs$TAG
 SERVER_PID=
+WIRE_PID=
+HERE=$(dirname "$(readlink -f "$0")")
 
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: failfast.sh needs root"
@@ -28,6 +31,7 @@ fi
 cleanup() {
 	set +e
 	[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+	[ -n "$WIRE_PID" ] && kill "$WIRE_PID" 2>/dev/null && wait "$WIRE_PID" 2>/dev/null
 	drop_ns "$BIN" "$NS_C" "$NS_S"
 }
 trap cleanup EXIT
@@ -42,7 +46,11 @@ ip netns add "$NS_C"
 ip netns add "$NS_S"
 ip -n "$NS_C" link set lo up
 ip -n "$NS_S" link set lo up
-ip -n "$NS_C" link add tun0 type veth peer name tun0p netns "$NS_S"
+ip netns exec "$NS_C" "$HERE/lib/tunwire.py" tun0 "/run/netns/$NS_S" tun0p 9>&- </dev/null \
+	>"/tmp/wgks-failfast-wire.$TAG" 2>&1 &
+WIRE_PID=$!
+for _ in $(seq 50); do grep -q ready "/tmp/wgks-failfast-wire.$TAG" && break; sleep 0.1; done
+rm -f "/tmp/wgks-failfast-wire.$TAG"
 ip -n "$NS_C" link add lan0 type veth peer name lan0p
 for dev in tun0 lan0 lan0p; do ip -n "$NS_C" link set "$dev" up; done
 ip -n "$NS_S" link set tun0p up

@@ -47,7 +47,7 @@ map_id() { bpftool map show name "$1" 2>/dev/null | awk -F: 'NR == 1 { print $1 
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip -n "$NS" link add tun0 type veth peer name tun0p
+ip -n "$NS" tuntap add tun0 mode tun
 ip -n "$NS" link set tun0 up
 
 check "clean at the start" leftovers 0 ""

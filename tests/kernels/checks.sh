@@ -302,7 +302,7 @@ show_refusals() {
 	for v in cookie kctx probe; do
 		variant_supported "$v" && continue
 		log "forced variant $v (WGKS_VARIANT=$v wgks-bpf --verbose attach), last lines:"
-		{ WGKS_VARIANT=$v in_c "$WGKS" --verbose attach "$VETH_C" --fwmark "$FWMARK" 2>&1 || true; } \
+		{ WGKS_VARIANT=$v in_c "$WGKS" --verbose attach "$WGC" --fwmark "$FWMARK" 2>&1 || true; } \
 			>"$TMP/refusal.log"
 		# libbpf's word on unresolved kfuncs/helpers, then the verifier's end.
 		{ grep -i 'not found\|unresolved\|poison' "$TMP/refusal.log" || true; } |
@@ -326,9 +326,9 @@ refuses() {
 }
 check_refusals() {
 	step "too old (uname 2.6): attach exits 1 saying 'too old'" \
-		refuses "too old" in_c setarch "$(uname -m)" --uname-2.6 "$WGKS" attach "$VETH_C" --fwmark "$FWMARK"
+		refuses "too old" in_c setarch "$(uname -m)" --uname-2.6 "$WGKS" attach "$WGC" --fwmark "$FWMARK"
 	step "no /sys/kernel/btf/vmlinux: attach exits 1 naming BTF" \
-		refuses "BTF" in_c sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$WGKS' attach '$VETH_C' --fwmark $FWMARK"
+		refuses "BTF" in_c sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$WGKS' attach '$WGC' --fwmark $FWMARK"
 	step "nothing attached afterwards" not_attached
 	finish refuse-old-or-no-btf "uname 2.6.x and hidden BTF both refused, nothing attached"
 }
