@@ -107,6 +107,13 @@ int parse_attach_args(int argc, char **argv, struct attach_opts *o)
 		err("%s: missing interface name", argv[0]);
 		return -1;
 	}
+	for (int family = 4; family <= 6; family += 2) {
+		if (prefixes_cover_family(o->allow, o->nallow, family)) {
+			err("%s: the --allow prefixes cover every IPv%d address: that is the kill "
+			    "switch turned off; refused", argv[0], family);
+			return -1;
+		}
+	}
 	if (fwmark && strcmp(fwmark, "auto")) {
 		if (!parse_fwmark(fwmark, &o->fwmark)) {
 			err("%s: fwmark is neither auto, off nor 0-0xffffffff: `%s'", argv[0],

@@ -140,6 +140,65 @@ int parse_wg_endpoints(const char *text, struct endpoint *eps, int max, char *ba
 	return n;
 }
 
+/* Does prefix P contain every address of ADDR/LEN? */
+static bool contains(const struct prefix *p, const uint8_t addr[16], unsigned len)
+{
+	if (p->len > len)
+		return false;
+	for (unsigned b = 0; b < p->len; b++) {
+		uint8_t m = (uint8_t)(0x80 >> (b % 8));
+
+		if ((p->addr[b / 8] & m) != (addr[b / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Does some prefix lie inside ADDR/LEN (or contain it)? */
+static bool overlaps(const struct prefix *p, const uint8_t addr[16], unsigned len)
+{
+	struct prefix q = { .family = p->family, .len = (uint8_t)len };
+
+	memcpy(q.addr, addr, 16);
+	return contains(p, addr, len) || contains(&q, p->addr, p->len);
+}
+
+/*
+ * Whether the union of the prefixes of FAMILY covers ADDR/LEN: one holds it
+ * whole, or both halves are covered. Only halves some prefix reaches are
+ * split, so the walk is bounded by the prefixes' lengths, not 2^bits.
+ */
+static bool covered(const struct prefix *ps, int n, int family, uint8_t addr[16], unsigned len)
+{
+	unsigned bits = family == 4 ? 32 : 128;
+	bool any = false, whole;
+
+	for (int i = 0; i < n; i++) {
+		if (ps[i].family != family || !overlaps(&ps[i], addr, len))
+			continue;
+		if (contains(&ps[i], addr, len))
+			return true;
+		any = true;
+	}
+	if (!any || len == bits)
+		return false;
+	/* addr/len has its host bits clear: the left half shares it. */
+	whole = covered(ps, n, family, addr, len + 1);
+	if (whole) {
+		addr[len / 8] |= (uint8_t)(0x80 >> (len % 8));
+		whole = covered(ps, n, family, addr, len + 1);
+		addr[len / 8] &= (uint8_t)~(0x80 >> (len % 8));
+	}
+	return whole;
+}
+
+bool prefixes_cover_family(const struct prefix *ps, int n, int family)
+{
+	uint8_t addr[16] = { 0 };
+
+	return covered(ps, n, family, addr, 0);
+}
+
 void format_prefix(const struct prefix *p, char *buf, size_t size)
 {
 	char addr[INET6_ADDRSTRLEN];

@@ -37,6 +37,12 @@ bool parse_endpoint(const char *s, struct endpoint *e);
 int parse_wg_endpoints(const char *text, struct endpoint *eps, int max, char *bad,
 		       size_t bad_sz);
 
+/*
+ * Whether the N prefixes together cover every address of FAMILY (4 or 6):
+ * ::/0, or 0.0.0.0/1 with 128.0.0.0/1, would turn the kill switch off.
+ */
+bool prefixes_cover_family(const struct prefix *ps, int n, int family);
+
 /* allow-LAN: private, link-local and local multicast ranges, v4 and v6. */
 extern const char *const lan_prefixes[];
 

@@ -107,6 +107,17 @@ static void test_attach_allow(void **state)
 	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow"), "--allow needs a value");
 	capture_start();
 	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow-lanx"), "`--allow-lanx'");
+	/* The kill switch off in disguise. */
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow", "0.0.0.0/0"),
+			   "cover every IPv4 address");
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow", "::/0"),
+			   "cover every IPv6 address");
+	capture_start();
+	expect_usage_error(ATTACH(&o, "attach", "wg0", "--allow", "0.0.0.0/1", "--allow",
+				  "128.0.0.0/1"), "cover every IPv4 address");
+	assert_int_equal(ATTACH(&o, "attach", "wg0", "--allow", "0.0.0.0/1", "--allow", "::/1"), 0);
 }
 
 static void test_attach_too_many_allows(void **state)

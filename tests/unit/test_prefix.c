@@ -80,6 +80,62 @@ static void test_lan_prefixes_exactly(void **state)
 		assert_string_equal(lan_prefixes[i], want[i]);
 }
 
+/* cover("10.0.0.0/8", "fd00::/8", NULL): whether the list covers all of FAMILY. */
+static bool cover(int family, ...)
+{
+	struct prefix ps[16];
+	const char *s;
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, family);
+	while ((s = va_arg(ap, const char *)) && n < 16)
+		assert_true(parse_prefix(s, &ps[n++]));
+	va_end(ap);
+	return prefixes_cover_family(ps, n, family);
+}
+
+static void test_cover_family(void **state)
+{
+	(void)state;
+	assert_true(cover(4, "0.0.0.0/0", NULL));
+	assert_true(cover(6, "::/0", NULL));
+	assert_true(cover(4, "0.0.0.0/1", "128.0.0.0/1", NULL));
+	assert_true(cover(6, "::/1", "8000::/1", NULL));
+	assert_true(cover(4, "128.0.0.0/1", "10.0.0.0/8", "0.0.0.0/2", "64.0.0.0/2", NULL));
+	assert_true(cover(4, "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/3", NULL));
+	/* Halving down to a /9: all of it, then one /9 short of it. */
+	assert_true(cover(4, "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4",
+			  "240.0.0.0/5", "248.0.0.0/6", "252.0.0.0/7", "254.0.0.0/8",
+			  "255.0.0.0/9", "255.128.0.0/9", NULL));
+	assert_false(cover(4, "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4",
+			   "240.0.0.0/5", "248.0.0.0/6", "252.0.0.0/7", "254.0.0.0/8",
+			   "255.0.0.0/9", NULL));
+	/* Down to single addresses: 0.0.0.0/1 and all but 255.255.255.255. */
+	assert_false(cover(4, "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4",
+			   "240.0.0.0/5", "248.0.0.0/6", "252.0.0.0/7", "254.0.0.0/8",
+			   "255.0.0.0/9", "255.128.0.0/10", "255.192.0.0/11", "255.224.0.0/12",
+			   "255.240.0.0/13", "255.248.0.0/14", "255.252.0.0/15", NULL));
+	assert_false(cover(4, "0.0.0.0/1", NULL));
+	assert_false(cover(4, "0.0.0.0/1", "192.0.0.0/2", NULL));
+	assert_false(cover(4, "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", NULL));
+	assert_false(cover(4, NULL));
+	/* The other family's /0 says nothing about this one. */
+	assert_false(cover(4, "::/0", NULL));
+	assert_false(cover(6, "0.0.0.0/0", NULL));
+	assert_false(cover(6, "::/1", "8000::/2", NULL));
+	/* Every LAN prefix of allow-LAN together covers neither family. */
+	{
+		struct prefix ps[16];
+		int n = 0;
+
+		for (int i = 0; lan_prefixes[i]; i++)
+			assert_true(parse_prefix(lan_prefixes[i], &ps[n++]));
+		assert_false(prefixes_cover_family(ps, n, 4));
+		assert_false(prefixes_cover_family(ps, n, 6));
+	}
+}
+
 static void test_endpoints(void **state)
 {
 	struct endpoint e;
@@ -165,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_bad_prefixes),
 		cmocka_unit_test(test_lan_prefixes_parse),
 		cmocka_unit_test(test_lan_prefixes_exactly),
+		cmocka_unit_test(test_cover_family),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_wg_endpoints_output),
 		cmocka_unit_test(test_keys_round_trip),
