@@ -36,8 +36,8 @@ LIBBPF_LIBS := -Wl,-Bstatic -l:libbpf.a -lelf -lz -Wl,-Bdynamic
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules with no BPF in them: what the unit tests link.
-PURE_SRCS := loader/corebtf.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
-	loader/wg.c loader/log.c loader/prefix.c loader/keys.c
+PURE_SRCS := loader/corebtf.c loader/rundir.c loader/lock.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
+	loader/wg.c loader/log.c loader/prefix.c loader/keys.c loader/json.c
 
 ifeq ($(V),1)
 Q =

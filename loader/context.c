@@ -5,6 +5,7 @@
 #include "lock.h"
 #include "netns.h"
 #include "privs.h"
+#include "rundir.h"
 
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 {
@@ -16,8 +17,11 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 	c->cgroup_fd = cgroup_open_root(cgroup_path, c->cgroup, sizeof(c->cgroup));
 	if (c->cgroup_fd < 0)
 		return -1;
-	if (lock && lock_take(c->cgroup_fd))
-		return -1;
+	if (lock) {
+		c->lock_fd = lock_take(RUNDIR);
+		if (c->lock_fd < 0)
+			return -1;
+	}
 	found = ks_find(&c->st, c->cgroup_fd);
 	if (found < 0)
 		return -1;
@@ -29,6 +33,8 @@ void ctx_close(struct ks_ctx *c)
 {
 	ks_close(&c->st);
 	if (c->cgroup_fd >= 0)
-		close(c->cgroup_fd); /* and the lock with it */
-	c->cgroup_fd = -1;
+		close(c->cgroup_fd);
+	if (c->lock_fd >= 0)
+		close(c->lock_fd); /* releases the lock */
+	c->cgroup_fd = c->lock_fd = -1;
 }

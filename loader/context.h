@@ -8,7 +8,8 @@
 #include "state.h"
 
 struct ks_ctx {
-	int cgroup_fd;    /* also the lock, when taken */
+	int lock_fd;      /* held while the command changes anything; -1 if not taken */
+	int cgroup_fd;
 	char cgroup[256]; /* where it was found, for messages */
 	struct ks_state st;
 	bool found;     /* st holds the attached program */
@@ -16,7 +17,7 @@ struct ks_ctx {
 };
 
 /* Safe to ctx_close() before or after a failed ctx_open(). */
-#define KS_CTX_INIT { .cgroup_fd = -1, .st = KS_STATE_INIT }
+#define KS_CTX_INIT { .lock_fd = -1, .cgroup_fd = -1, .st = KS_STATE_INIT }
 
 /*
  * Check privileges and kernel, learn this namespace's cookie, open the root

@@ -24,6 +24,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "corebtf.h"
+#include "rundir.h"
 #include "log.h"
 
 /*
@@ -270,18 +271,6 @@ static int boot_id(char out[40])
 	return *out ? 0 : -1;
 }
 
-/* DIR exists (made if need be) as root's own directory that only root can write. */
-static int private_dir(const char *dir)
-{
-	struct stat sb;
-
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		return -1;
-	if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != 0 || (sb.st_mode & 022))
-		return -1;
-	return 0;
-}
-
 static int cache_path(const char *dir, char *path, size_t size)
 {
 	char id[40];
@@ -345,7 +334,7 @@ int corebtf_path(const char *dir, bool rebuild, char *path, size_t size)
 	struct btf *kernel, *min;
 	int ret, saved;
 
-	if (private_dir(dir) || cache_path(dir, path, size)) {
+	if (rundir_private(dir) || cache_path(dir, path, size)) {
 		debug("no place for the minimal BTF in %s", dir);
 		return -1;
 	}

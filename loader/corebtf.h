@@ -6,7 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define COREBTF_DIR "/run/wgks-bpf"
+#include "rundir.h"
+
+#define COREBTF_DIR RUNDIR
 #define PATH_MAX_CORE 256
 
 struct btf;
