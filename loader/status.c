@@ -10,6 +10,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include "context.h"
+#include "json.h"
 #include "keys.h"
 #include "log.h"
 #include "nspolicy.h"
@@ -24,20 +25,6 @@ static const char *const reason_names[WGKS_REASON_MAX] = {
 	[WGKS_REASON_LINK] = "link",           [WGKS_REASON_ENDPOINT] = "endpoint",
 	[WGKS_REASON_LAN] = "lan",             [WGKS_REASON_BLOCKED] = "blocked",
 };
-
-static void print_json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
 
 /* One endpoint or prefix entry, as text, for the lists below. */
 struct list_arg {
@@ -100,7 +87,7 @@ static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool curre
 		if (!p->tunnels[i].name[0])
 			continue;
 		printf("%s{\"name\":", n++ ? "," : "");
-		print_json_string(p->tunnels[i].name);
+		json_string(stdout, p->tunnels[i].name);
 		printf(",\"ifindex\":%u,\"fwmark\":%u}", p->tunnels[i].ifindex,
 		       p->tunnels[i].fwmark);
 	}
@@ -177,7 +164,7 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 {
 	if (o->json) {
 		printf("{\"attached\":true,\"cgroup\":");
-		print_json_string(c->cgroup);
+		json_string(stdout, c->cgroup);
 		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.prog_id, ks_prog_name(&c->st));
 		if (c->st.sockops_fd >= 0)
 			printf("\"fail_fast\":{\"id\":%u,\"hook\":\"sock_ops\"},", c->st.sockops_id);

@@ -19,6 +19,7 @@
 #include <bpf/libbpf.h>
 #include "cgroup.h"
 #include "context.h"
+#include "json.h"
 #include "log.h"
 #include "opts.h"
 #include "subcommands.h"
@@ -121,23 +122,30 @@ static int print_event(void *arg, void *data, size_t size)
 		snprintf(dev, sizeof(dev), "if%u", e->ifindex);
 	pw = getpwuid(e->uid);
 	if (w->json) {
-		printf("{\"time\":\"%s.%03u\",\"netns\":%" PRIu64 ",\"uid\":%u,\"user\":\"%s\","
-		       "\"cgroup\":\"%s\",\"proto\":\"%s\",\"src\":\"%s\",\"sport\":%u,"
-		       "\"dst\":\"%s\",\"dport\":%u,\"device\":\"%s\",\"len\":%u,"
-		       "\"suppressed\":%" PRIu64 "}\n",
-		       when, (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, e->uid,
-		       pw ? pw->pw_name : "", cg, proto_name(e->proto, pbuf, sizeof(pbuf)), src,
-		       ntohs(e->sport), dst, ntohs(e->dport), dev, e->len, (uint64_t)e->suppressed);
+		/* Names come from others (a cgroup in a delegated subtree): all escaped. */
+		printf("{\"time\":\"%s.%03u\",\"netns\":%" PRIu64 ",\"uid\":%u,\"user\":", when,
+		       (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, e->uid);
+		json_string(stdout, pw ? pw->pw_name : "");
+		printf(",\"cgroup\":");
+		json_string(stdout, cg);
+		printf(",\"proto\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"
+		       "\"device\":", proto_name(e->proto, pbuf, sizeof(pbuf)), src, ntohs(e->sport), dst,
+		       ntohs(e->dport));
+		json_string(stdout, dev);
+		printf(",\"len\":%u,\"suppressed\":%" PRIu64 "}\n", e->len, (uint64_t)e->suppressed);
 	} else {
+		char user[64], cgtext[512], devtext[64];
+
 		if (e->suppressed)
 			printf("... %" PRIu64 " more blocked in netns %" PRIu64 " (rate limit)\n",
 			       (uint64_t)e->suppressed, (uint64_t)e->netns);
 		printf("%s.%03u netns %" PRIu64 " uid %u(%s) %s %s %s%s%s:%u -> %s%s%s:%u dev %s\n",
 		       when, (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, e->uid,
-		       pw ? pw->pw_name : "?", cg, proto_name(e->proto, pbuf, sizeof(pbuf)),
+		       text_safe(pw ? pw->pw_name : "?", user, sizeof(user)),
+		       text_safe(cg, cgtext, sizeof(cgtext)), proto_name(e->proto, pbuf, sizeof(pbuf)),
 		       af == AF_INET6 ? "[" : "", src, af == AF_INET6 ? "]" : "", ntohs(e->sport),
 		       af == AF_INET6 ? "[" : "", dst, af == AF_INET6 ? "]" : "", ntohs(e->dport),
-		       dev);
+		       text_safe(dev, devtext, sizeof(devtext)));
 	}
 	fflush(stdout);
 	w->events++;

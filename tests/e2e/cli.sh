@@ -77,10 +77,11 @@ fi
 for ns in "$NS_A" "$NS_B"; do
 	ip netns add "$ns"
 	ip -n "$ns" link set lo up
-	# Two pairs: deleting the "tunnel" must not take the "LAN" with it.
-	ip -n "$ns" link add tun0 type veth peer name tun0p
+	# The "tunnel" is a tun device (attach protects only tunnels), the
+	# "LAN" a veth pair.
+	ip -n "$ns" tuntap add tun0 mode tun
 	ip -n "$ns" link add eth0 type veth peer name eth0p
-	for dev in tun0 tun0p eth0 eth0p; do ip -n "$ns" link set "$dev" up; done
+	for dev in tun0 eth0 eth0p; do ip -n "$ns" link set "$dev" up; done
 done
 
 # --- usage errors: exit 2 ---
@@ -94,6 +95,12 @@ expect_clean "usage errors"
 # --- failures: exit 1, nothing changed ---
 expect "unknown interface" 1 "nosuch0: no such interface" in_a "$BIN" attach nosuch0
 expect "not WireGuard, no --fwmark" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
+expect "not a tunnel (veth), even with --fwmark" 1 "eth0: not a tunnel (a veth device)" \
+	in_a "$BIN" attach eth0 --fwmark 1
+ip -n "$NS_A" tuntap add tap0 mode tap
+expect "not a tunnel (tap), even with --fwmark" 1 "tap0: not a tunnel (a tap device)" \
+	in_a "$BIN" attach tap0 --fwmark 1
+ip -n "$NS_A" link del tap0
 expect "fwmark off, not WireGuard" 1 "tun0: not a WireGuard interface" \
 	in_a "$BIN" attach tun0 --fwmark off
 expect "not a cgroup2 dir" 1 "cgroup /tmp: not a cgroup v2 directory" \
@@ -220,7 +227,13 @@ assert all(set(c) == {"packets", "bytes"} for c in ns["counters"].values())
 state() { bpftool -j map dump name wgks_policy; bpftool -j map dump name wgks_allow4; }
 before=$(state)
 expect "attached: unknown interface" 1 "no such interface" in_a "$BIN" attach nosuch0
-expect "attached: not WireGuard" 1 "not a WireGuard interface" in_a "$BIN" attach eth0
+expect "attached: not WireGuard" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
+expect "attached: eth0 --fwmark 1 (not a tunnel) refused" 1 \
+	"eth0: not a tunnel (a veth device)" in_a "$BIN" attach eth0 --fwmark 1
+expect "attached: --allow 0.0.0.0/0 refused" 2 "cover every IPv4 address" \
+	in_a "$BIN" attach tun0 --fwmark 0x20 --allow 0.0.0.0/0
+expect "attached: --allow ::/1 --allow 8000::/1 refused" 2 "cover every IPv6 address" \
+	in_a "$BIN" attach tun0 --fwmark 0x20 --allow ::/1 --allow 8000::/1
 expect "attached: bad CIDR" 2 "" in_a "$BIN" attach tun0 --allow 10.66.0.0/33
 if [ "$(state)" = "$before" ]; then ok "failed commands left the policy as it was"; else not_ok "a failed command changed the maps"; fi
 
@@ -240,7 +253,7 @@ expect "lockdown off in A" 0 "" in_a "$BIN" lockdown off
 expect_clean "lockdown off, no tunnel"
 
 # --- two tunnels, one detached: the other stays protected ---
-ip -n "$NS_A" link add tun1 type veth peer name tun1p
+ip -n "$NS_A" tuntap add tun1 mode tun
 ip -n "$NS_A" link set tun1 up
 expect "attach tun0" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
 expect "attach tun1" 0 "" in_a "$BIN" attach tun1 --fwmark 0x30
@@ -273,7 +286,7 @@ expect "detach after the interface vanished" 0 "" in_a "$BIN" detach tun0
 expect_clean "detach after crash"
 
 # --- concurrent attaches in two namespaces: one program, both protected ---
-ip -n "$NS_A" link add tun0 type veth peer name tun0p
+ip -n "$NS_A" tuntap add tun0 mode tun
 ip -n "$NS_A" link set tun0 up
 in_a "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
 p1=$!
@@ -291,8 +304,28 @@ expect "B protected" 0 "" in_b "$BIN" status
 expect "detach all of A" 0 "" in_a "$BIN" detach
 expect "detach all of B" 0 "" in_b "$BIN" detach
 expect_clean "after concurrent test"
-# --- the lock is the cgroup directory: a holder makes attach wait, not fail ---
-flock "$(cgroup2_root)" sleep 2 9>&- &
+# --- the lock: root's alone, in /run/wgks-bpf; a holder makes attach wait, not fail ---
+# An unprivileged user can open and flock the cgroup directory (the old
+# lock): that must not hold anything back.
+setpriv --reuid=65534 --regid=65534 --clear-groups flock --no-fork "$(cgroup2_root)" sleep 45 \
+	>/dev/null 2>&1 </dev/null 9>&- &
+squatter=$!
+sleep 0.3
+start=$(date +%s%N)
+expect "attach while uid 65534 holds flock on the cgroup root" 0 "tun0 protected" \
+	in_a "$BIN" attach tun0 --fwmark 0x10
+waited=$(( ($(date +%s%N) - start) / 1000000 ))
+if [ "$waited" -lt 5000 ]; then ok "not held back (${waited} ms)"; else not_ok "held back ${waited} ms"; fi
+expect "detach while uid 65534 holds flock on the cgroup root" 0 "" in_a "$BIN" detach
+kill "$squatter"; wait "$squatter" 2>/dev/null || true
+expect "uid 65534 cannot even open the lock file" 66 "Permission denied" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups flock -n /run/wgks-bpf/lock true
+if [ "$(stat -c '%U %a' /run/wgks-bpf /run/wgks-bpf/lock)" = "root 700"$'\n'"root 600" ]; then
+	ok "lock: /run/wgks-bpf is root's, 700; the lock file root's, 600"
+else
+	not_ok "lock: $(stat -c '%n %U %a' /run/wgks-bpf /run/wgks-bpf/lock)"
+fi
+flock /run/wgks-bpf/lock sleep 2 9>&- &
 holder=$!
 sleep 0.3
 start=$(date +%s%N)
@@ -306,7 +339,7 @@ expect_clean "after the lock test"
 # --- a namespace deleted without detach: its entry stays; --all removes it ---
 NS_C=wgksx$TAG
 ip netns add "$NS_C"
-ip -n "$NS_C" link add tun0 type veth peer name tun0p
+ip -n "$NS_C" tuntap add tun0 mode tun
 expect "attach in a namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
 ip netns del "$NS_C"
 json=$(in_b "$BIN" status --json || true) # exit 3: B itself is not protected

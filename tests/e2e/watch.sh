@@ -16,6 +16,7 @@ TAG=$$
 NS=wgksw$TAG
 OUT=$(mktemp /tmp/wgks-watch.XXXXXX)
 WATCH_PID=
+DELEG=
 # Debian's python3: a user other than root must be able to run it.
 PY=/usr/bin/python3
 
@@ -28,6 +29,7 @@ cleanup() {
 	set +e
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
 	drop_ns "$BIN" "$NS"
+	[ -n "$DELEG" ] && find "$DELEG" -depth -type d -exec rmdir {} + 2>/dev/null
 	rm -f "$OUT"
 }
 trap cleanup EXIT
@@ -68,9 +70,9 @@ e2e_lock
 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
-ip -n "$NS" link add tun0 type veth peer name tun0p
+ip -n "$NS" tuntap add tun0 mode tun
 ip -n "$NS" link add eth0 type veth peer name eth0p
-for dev in tun0 tun0p eth0 eth0p; do ip -n "$NS" link set "$dev" up; done
+for dev in tun0 eth0 eth0p; do ip -n "$NS" link set "$dev" up; done
 ip -n "$NS" addr add 10.66.0.1/24 dev eth0
 ip -n "$NS" addr add 10.67.0.1/24 dev tun0
 in_ns "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
@@ -112,6 +114,36 @@ check "watch: the namespace is this one's" test "$(events \
 	"e['netns'] == $(in_ns "$BIN" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["this_netns"])')")" -ge 3
 check "watch: nothing that passed is reported" \
 	test "$(events 'e["dst"] in ("10.67.0.2", "127.0.0.1")')" = 0
+
+# --- names from another user cannot forge the JSON ---
+# A cgroup subtree delegated to uid 65534, who names a child cgroup to end
+# the "cgroup" string and forge a uid of 0, and sends from it.
+CG_ROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+DELEG="$CG_ROOT/wgks-watch-$TAG"
+EVIL='x","uid":0,"forged":"'$'\xff'
+mkdir "$DELEG"
+chown 65534:65534 "$DELEG" "$DELEG/cgroup.procs" "$DELEG/cgroup.subtree_control"
+# shellcheck disable=SC2016  # the inner scripts expand their own arguments
+# (nsenter --net, not ip netns exec: the cgroup tree must stay in view.)
+bash -c 'echo $$ >"$1/cgroup.procs" &&
+	exec nsenter --net="/run/netns/$4" setpriv --reuid=65534 --regid=65534 --clear-groups sh -c '"'"'
+		mkdir "$1/$2" && echo $$ >"$1/$2/cgroup.procs" && exec "$3" -c "
+import socket
+try: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b\"x\", (\"10.66.0.2\", 4444))
+except PermissionError: pass  # blocked, as it should be"'"'"' \
+	sh "$1" "$2" "$3"' deleg "$DELEG" "$EVIL" "$PY" "$NS" || true
+sleep 0.5
+check "watch --json: every line is one JSON object" "$PY" -c '
+import json, sys
+for n, line in enumerate(open(sys.argv[1], "rb"), 1):
+    try:
+        e = json.loads(line)
+    except ValueError as err:
+        sys.exit("line %d is not JSON (%s): %r" % (n, err, line))
+    if not isinstance(e, dict):
+        sys.exit("line %d is not an object" % n)' "$OUT"
+check "watch --json: the hostile cgroup name is one string, the uid not forged" test "$(events \
+	'e["dport"] == 4444 and e["uid"] == 65534 and "forged" not in e and e["cgroup"].endswith("/wgks-watch-'"$TAG"'/x\",\"uid\":0,\"forged\":\"\ufffd")')" = 1
 
 # --- a flood is rate-limited, and what is held back is counted ---
 before=$(wc -l <"$OUT")
