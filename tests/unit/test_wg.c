@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <setjmp.h>
+#include <time.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -179,6 +180,31 @@ static void test_wg_dies(void **state)
 	assert_null(strstr(msg, "not a WireGuard interface"));
 }
 
+/* A hung wg is killed, with all it started, once its time is up. */
+static void test_wg_hangs(void **state)
+{
+	uint32_t mark;
+	char msg[256];
+	struct timespec t0, t1;
+	long ms;
+
+	(void)state;
+	setenv("WGKS_WG_TIMEOUT_MS", "300", 1);
+	for (int i = 0; i < 3; i++) {
+		/* Silent; then a grandchild holding stdout; then stdout closed early. */
+		fake_wg_raw(i == 0 ? "exec sleep 30" :
+			    i == 1 ? "sleep 30 & echo 0xca6c; exit 0" :
+				     "exec >&-; exec sleep 30");
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		assert_int_equal(ask(&mark, msg, sizeof(msg)), -1);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (!strstr(msg, "did not answer within 300 ms: killed") || ms < 250 || ms > 3000)
+			fail_msg("case %d: %ld ms, `%s'", i, ms, msg);
+	}
+	unsetenv("WGKS_WG_TIMEOUT_MS");
+}
+
 static void test_sigchld_ignored(void **state)
 {
 	uint32_t mark;
@@ -227,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_missing_command),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_wg_dies),
+		cmocka_unit_test(test_wg_hangs),
 		cmocka_unit_test(test_sigchld_ignored),
 	};
 
