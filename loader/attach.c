@@ -10,6 +10,7 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
+#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
@@ -109,6 +110,7 @@ int attach_main(int argc, char **argv)
 	struct ks_ctx c = KS_CTX_INIT;
 	struct attach_opts o;
 	struct wgks_policy p;
+	uint64_t userns;
 	int slot, ret = 1;
 
 	if (parse_attach_args(argc, argv, &o))
@@ -133,6 +135,9 @@ int attach_main(int argc, char **argv)
 	else
 		info("%s protected (ifindex %u, fwmark off: UDP to %d peer endpoint%s passes)",
 		     o.ifname, t.ifindex, t.npeers, t.npeers == 1 ? "" : "s");
+	if (netns_owner(&userns) == 0)
+		info("warning: this network namespace belongs to user namespace %llu, not the "
+		     "initial one: %s", (unsigned long long)userns, NOT_INITIAL_USERNS);
 	ret = 0;
 out:
 	ctx_close(&c);

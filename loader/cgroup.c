@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <mntent.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -61,8 +62,21 @@ static int is_cgroup2(int fd)
 	return fstatfs(fd, &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC;
 }
 
+/*
+ * Whether FD is the root of the cgroup v2 hierarchy: its directory's inode
+ * number is the cgroup's id, and the root's is 1. A cgroup namespace or a
+ * bind mount shows a subtree as the root of its mount.
+ */
+static bool is_hierarchy_root(int fd)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && sb.st_ino == CGROUP2_ROOT_ID;
+}
+
 int cgroup_open_root(const char *path, char *where, size_t wheresz)
 {
+	bool explicit = path != NULL;
 	char mnt[4096];
 	FILE *f;
 	int fd;
@@ -86,15 +100,24 @@ int cgroup_open_root(const char *path, char *where, size_t wheresz)
 			return -1;
 		}
 		snprintf(where, wheresz, "%s", path);
-		return fd;
+	} else {
+		fd = open_detached_cgroup2();
+		if (fd < 0) {
+			err("no cgroup v2 found: none is mounted here and mounting one failed: %s",
+			    strerror(errno));
+			return -1;
+		}
+		snprintf(where, wheresz, "cgroup2 root (private mount)");
 	}
-	fd = open_detached_cgroup2();
-	if (fd < 0) {
-		err("no cgroup v2 found: none is mounted here and mounting one failed: %s",
-		    strerror(errno));
+	/* Found, not named: it must be the whole hierarchy, or we guard a part. */
+	if (!explicit && !is_hierarchy_root(fd)) {
+		err("the cgroup v2 mount here (%s) is not the root of the hierarchy (a cgroup "
+		    "namespace, or a subtree mounted in its place): the kill switch would see "
+		    "only the processes below it; run wgks-bpf in the host's cgroup namespace, "
+		    "or name a cgroup on purpose with --cgroup PATH", where);
+		close(fd);
 		return -1;
 	}
-	snprintf(where, wheresz, "cgroup2 root (private mount)");
 	return fd;
 }
 

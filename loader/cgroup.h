@@ -13,11 +13,16 @@
  */
 int cgroup2_mount_from(FILE *mounts, char *buf, size_t bufsz);
 
+/* The id (directory inode number) of the root of the cgroup v2 hierarchy. */
+#define CGROUP2_ROOT_ID 1
+
 /*
- * Open the root cgroup v2: PATH if given, else the cgroup2 mount of this
- * mount namespace, else (as under `ip netns exec`, whose fresh /sys has
- * none) a private, detached cgroup2 mount that no one else sees.
- * Returns a directory fd and names it in where; -1 after err().
+ * Open the root cgroup v2: PATH if given (any cgroup, on purpose), else the
+ * cgroup2 mount of this mount namespace, else (as under `ip netns exec`,
+ * whose fresh /sys has none) a private, detached cgroup2 mount that no one
+ * else sees. One that is found must be the hierarchy's real root, not what
+ * a cgroup namespace or a bind mount shows as one. Returns a directory fd
+ * and names it in where; -1 after err().
  */
 int cgroup_open_root(const char *path, char *where, size_t wheresz);
 

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <unistd.h>
 #include "log.h"
 #include "netns.h"
@@ -26,5 +30,28 @@ int netns_current_id(uint64_t *id)
 	else
 		ret = 0;
 	close(fd);
+	return ret;
+}
+
+/* PROC_USER_INIT_INO: the initial user namespace's inode number, fixed. */
+#define USERNS_INIT_INO 0xEFFFFFFDu
+
+int netns_owner(uint64_t *userns)
+{
+	int net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), user;
+	struct stat sb;
+	int ret = -1;
+
+	if (net < 0)
+		return -1;
+	user = ioctl(net, NS_GET_USERNS);
+	if (user >= 0) {
+		if (fstat(user, &sb) == 0) {
+			*userns = (uint64_t)sb.st_ino;
+			ret = sb.st_ino == USERNS_INIT_INO;
+		}
+		close(user);
+	}
+	close(net);
 	return ret;
 }

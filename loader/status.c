@@ -13,6 +13,7 @@
 #include "json.h"
 #include "keys.h"
 #include "log.h"
+#include "netns.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "subcommands.h"
@@ -200,8 +201,8 @@ int status_main(int argc, char **argv)
 	struct ks_ctx c;
 	uint32_t zero = 0;
 	bool here = false;
-	uint64_t netns;
-	int ret = 1;
+	uint64_t netns, userns = 0;
+	int ret = 1, owned;
 
 	if (parse_status_args(argc, argv, &o))
 		return 2;
@@ -220,10 +221,20 @@ int status_main(int argc, char **argv)
 	print_header(&c, netns, &unmanaged, &o);
 	if (print_namespaces(&c, &o, netns, &here))
 		goto out;
-	if (o.json)
-		printf("],\"protected\":%s}\n", here ? "true" : "false");
-	else if (!here)
-		printf("\nthis namespace (%" PRIu64 ") is NOT protected\n", netns);
+	owned = netns_owner(&userns);
+	if (o.json) {
+		printf("],\"protected\":%s", here ? "true" : "false");
+		if (owned >= 0)
+			printf(",\"this_netns_userns\":%" PRIu64 ",\"this_netns_userns_initial\":%s",
+			       userns, owned ? "true" : "false");
+		printf("}\n");
+	} else {
+		if (!here)
+			printf("\nthis namespace (%" PRIu64 ") is NOT protected\n", netns);
+		if (owned == 0)
+			printf("\nthis namespace belongs to user namespace %" PRIu64 ", not the "
+			       "initial one: %s\n", userns, NOT_INITIAL_USERNS);
+	}
 	if (c.st.others)
 		info("warning: %u more wgks programs are attached to the cgroup", c.st.others);
 	ret = here ? 0 : EXIT_NOT_PROTECTED;

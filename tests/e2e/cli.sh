@@ -22,7 +22,13 @@ if [ "$(id -u)" != 0 ]; then
 	exit 0
 fi
 
-cleanup() { drop_ns "$BIN" "$NS_A" "$NS_B"; }
+USERNS_PID=
+cleanup() {
+	set +e
+	[ -n "$USERNS_PID" ] && kill "$USERNS_PID" 2>/dev/null
+	drop_ns "$BIN" "$NS_A" "$NS_B"
+	rmdir "$(cgroup2_root)/wgks-cli-$TAG" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 
@@ -112,6 +118,53 @@ expect "forced unknown variant" 1 "WGKS_VARIANT=bogus" \
 expect_clean "failed attaches"
 expect "status, nothing attached" 3 "" in_a "$BIN" status
 expect "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
+
+# --- the cgroup root found must be the hierarchy's real root ---
+# A subtree bind-mounted where cgroup2 was, or a cgroup namespace: attach
+# would guard only the processes below it while status said "protected".
+SUBCG="$(cgroup2_root)/wgks-cli-$TAG"
+mkdir "$SUBCG"
+# shellcheck disable=SC2016  # the inner script expands its own arguments
+expect "a subtree bind-mounted in place of the cgroup2 root is refused" 1 \
+	"is not the root of the hierarchy" unshare -m sh -c \
+	'mount --bind "$1" "$2" && exec nsenter --net="/run/netns/$3" "$4" attach tun0 --fwmark 0x10' \
+	sh "$SUBCG" "$(cgroup2_root)" "$NS_A" "$BIN"
+# shellcheck disable=SC2016
+expect "in a cgroup namespace (its own cgroup2 root) it is refused" 1 \
+	"is not the root of the hierarchy" sh -c \
+	'echo $$ >"$1/cgroup.procs" && exec unshare -C ip netns exec "$2" "$3" attach tun0 --fwmark 0x10' \
+	sh "$SUBCG" "$NS_A" "$BIN"
+expect_clean "cgroup subtrees"
+# (nsenter --net, not ip netns exec: the path must stay in view.)
+expect "a subtree named on purpose with --cgroup is taken" 0 "tun0 protected" \
+	nsenter --net="/run/netns/$NS_A" "$BIN" attach tun0 --fwmark 0x10 --cgroup "$SUBCG"
+if [[ "$(bpftool cgroup show "$SUBCG")" == *" wgks_eg_"* ]]; then ok "--cgroup: attached to $SUBCG"; else not_ok "--cgroup: not on $SUBCG"; fi
+expect "detach --cgroup the subtree" 0 "" \
+	nsenter --net="/run/netns/$NS_A" "$BIN" detach --cgroup "$SUBCG"
+rmdir "$SUBCG"
+
+# --- a namespace owned by another user namespace: attach and status say so ---
+unshare --user --map-root-user --net sleep 300 >/dev/null 2>&1 </dev/null 9>&- &
+USERNS_PID=$!
+sleep 0.3
+nsenter --net="/proc/$USERNS_PID/ns/net" ip tuntap add tun0 mode tun
+expect "attach in a rootless container's namespace warns" 0 "not the initial one" \
+	nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" attach tun0 --fwmark 0x10
+if { nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" status --json || true; } |
+	grep -q '"this_netns_userns_initial":false'; then
+	ok "status --json says the namespace's user namespace is not the initial one"
+else
+	not_ok "status --json: $(nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" status --json)"
+fi
+if { in_a "$BIN" status --json || true; } | grep -q '"this_netns_userns_initial":true'; then
+	ok "status --json: an ordinary namespace's is the initial one"
+else
+	not_ok "status --json in A: $(in_a "$BIN" status --json)"
+fi
+expect "detach in the rootless container's namespace" 0 "" \
+	nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" detach
+kill "$USERNS_PID"; wait "$USERNS_PID" 2>/dev/null || true
+expect_clean "user namespaces"
 
 # --- CO-RE from the minimal BTF of this boot (loader/corebtf.c) ---
 # Built once, root's alone; a file that is not its own, not root's or not
