@@ -37,14 +37,17 @@ static __always_inline bool take_token(struct wgks_evlimit *l, __u64 now)
 static __always_inline void read_source(struct __sk_buff *skb, struct wgks_event *e, __u32 l4)
 {
 	if (e->family == 4)
-		bpf_skb_load_bytes(skb, 12, e->saddr, 4);
+		bpf_skb_load_bytes(skb, offsetof(struct iphdr, saddr), e->saddr, sizeof(__be32));
 	else
-		bpf_skb_load_bytes(skb, 8, e->saddr, 16);
+		bpf_skb_load_bytes(skb, offsetof(struct ipv6hdr, saddr), e->saddr,
+				   sizeof(struct in6_addr));
+	/* TCP's source port stands where UDP's does. */
 	if (l4 && (e->proto == IPPROTO_UDP || e->proto == IPPROTO_TCP))
-		bpf_skb_load_bytes(skb, l4, &e->sport, sizeof(e->sport));
+		bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, source), &e->sport,
+				   sizeof(e->sport));
 }
 
-/* D is the packet as decide() read it; family 0 if it did not need to. */
+/* D is the packet as wgks_off_route() read it; family 0 if it did not need to. */
 static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, __u32 index,
 					   struct dest *d)
 {

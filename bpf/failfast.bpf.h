@@ -23,6 +23,7 @@
 #define SOL_TCP 6
 #define TCP_SYNCNT 7
 #define SYN_RTO_JIFFIES 1
+/* Socket families, which the kernel's UAPI headers leave to libc. */
 #define AF_INET_ 2
 #define AF_INET6_ 10
 

@@ -12,7 +12,18 @@
 #include "packet.bpf.h"
 
 #define LOOPBACK_IFINDEX 1
-#define DNS_PORT 53
+
+/*
+ * Name resolution that never passes row 7, even to an allowed prefix: DNS
+ * (53), DNS over TLS and QUIC (853) and LLMNR (5355), which asks the link
+ * for any single-label name and so gives typed host names away. mDNS
+ * (5353) does pass: it resolves only .local names on the link, and it is
+ * how printers and media devices are found.
+ */
+static __always_inline bool is_name_resolution(__be16 port)
+{
+	return port == bpf_htons(53) || port == bpf_htons(853) || port == bpf_htons(5355);
+}
 
 /* Rows 2 to 4: the egress device and the mark. BLOCKED if none matches. */
 static __always_inline enum wgks_reason decide_route(const struct wgks_policy *p,
@@ -39,7 +50,7 @@ static __always_inline bool is_endpoint(__u64 netns, const struct dest *d)
 {
 	struct wgks_endpoint_key k;
 
-	if (d->proto != IPPROTO_UDP || !d->port)
+	if (d->proto != IPPROTO_UDP || !d->port || d->source_routed)
 		return false;
 	/* Every byte counts in a hash key, padding too. */
 	__builtin_memset(&k, 0, sizeof(k));
@@ -50,18 +61,19 @@ static __always_inline bool is_endpoint(__u64 netns, const struct dest *d)
 	return bpf_map_lookup_elem(&wgks_endpoints, &k) != NULL;
 }
 
-/* Row 7: an allowed prefix, one longest-prefix lookup; never DNS. */
+/* Row 7: an allowed prefix, one longest-prefix lookup; never name resolution. */
 static __always_inline bool is_allowed(__u64 netns, const struct dest *d)
 {
 	void *hit;
 
 	/*
 	 * The port is unknown for non-first fragments and odd extension
-	 * headers: those could be DNS, so they do not pass.
+	 * headers: those could be DNS, so they do not pass. Nor does a
+	 * source-routed packet: its header names only the first hop.
 	 */
 	if (!d->proto || ((d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP) && !d->port))
 		return false;
-	if (d->port == bpf_htons(DNS_PORT))
+	if (d->source_routed || is_name_resolution(d->port))
 		return false;
 	if (d->family == 4) {
 		struct wgks_allow4_key k = { .prefixlen = 64 + 32 };

@@ -26,7 +26,7 @@ $(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
-$(OUTPUT)/tests/verdict: tests/bpf/test_verdict.c $(BPF_TEST_SRCS) $(SKELETONS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/verdict: tests/bpf/test_verdict.c $(wildcard tests/bpf/*.h) $(BPF_TEST_SRCS) $(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -lpthread -o $@
 

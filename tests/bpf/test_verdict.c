@@ -20,13 +20,13 @@
 #include <sys/utsname.h>
 #include <net/if.h>
 #include <arpa/inet.h>
-#include <linux/if_ether.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 #include "corebtf.h"
 #include "keys.h"
 #include "netns.h"
+#include "packets.h"
 #include "prefix.h"
 #include "state.h"
 
@@ -43,139 +43,27 @@ struct variant_state {
 	uint32_t counters; /* its index in wgks_stats */
 };
 
-/* ---- packets: Ethernet header, then what the program reads ---- */
-
-struct pkt {
-	unsigned char b[128];
-	uint32_t len;
-};
-
-static void eth(struct pkt *p, uint16_t proto)
+static struct ipv6hdr *v6_hdr(struct pkt *p)
 {
-	memset(p, 0, sizeof(*p));
-	p->b[12] = proto >> 8;
-	p->b[13] = proto & 0xff;
-	p->len = ETH_HLEN;
+	return (struct ipv6hdr *)(p->b + ETH_HLEN);
 }
 
-static struct pkt ipv4_udp(const char *dst, uint16_t dport)
+/* The packets most rows are tried with. */
+static struct pkt udp4(const char *dst, uint16_t dport)
 {
-	struct pkt p;
-	unsigned char *ip;
-
-	eth(&p, ETH_P_IP);
-	ip = p.b + ETH_HLEN;
-	ip[0] = 0x45;
-	ip[3] = 20 + 8 + 4; /* total length */
-	ip[8] = 64;
-	ip[9] = 17; /* UDP */
-	inet_pton(AF_INET, "10.0.0.2", ip + 12);
-	inet_pton(AF_INET, dst, ip + 16);
-	ip[20] = 0x30;
-	ip[21] = 0x39; /* sport 12345 */
-	ip[22] = dport >> 8;
-	ip[23] = dport & 0xff;
-	ip[25] = 12; /* UDP length */
-	p.len += 20 + 8 + 4;
-	return p;
+	return V4(.proto = IPPROTO_UDP, .dst = dst, .dport = dport);
 }
 
-/* IPv6 with NEXT after the fixed header; optional hop-by-hop first. */
-static unsigned char *ipv6(struct pkt *p, uint8_t next, uint8_t hoplimit, const char *dst,
-			   int hbh)
+static struct pkt udp6(const char *dst, uint16_t dport)
 {
-	unsigned char *ip;
-
-	eth(p, ETH_P_IPV6);
-	ip = p->b + ETH_HLEN;
-	ip[0] = 0x60;
-	ip[6] = hbh ? 0 : next;
-	ip[7] = hoplimit;
-	inet_pton(AF_INET6, "fd00::2", ip + 8);
-	inet_pton(AF_INET6, dst, ip + 24);
-	p->len += 40;
-	if (hbh) {
-		unsigned char *h = ip + 40;
-
-		h[0] = next;
-		h[1] = 0;    /* 8 bytes */
-		h[2] = 5;    /* router alert */
-		h[3] = 2;
-		h[6] = 1;    /* PadN */
-		p->len += 8;
-	}
-	ip[5] = (uint8_t)(p->len - ETH_HLEN - 40 + 8); /* payload length, roughly */
-	return p->b + p->len;
+	return V6(.proto = IPPROTO_UDP, .dst = dst, .dport = dport);
 }
 
-static struct pkt ipv6_udp(const char *dst)
+/* NDP has hop limit 255; MLD 1 and a hop-by-hop header (router alert). */
+static struct pkt icmp6(uint8_t type, uint8_t hoplimit, const char *dst, int hbh)
 {
-	struct pkt p;
-	unsigned char *udp = ipv6(&p, 17, 64, dst, 0);
-
-	udp[3] = 53;
-	p.len += 8;
-	return p;
-}
-
-static struct pkt icmpv6(uint8_t type, uint8_t hoplimit, const char *dst, int hbh)
-{
-	struct pkt p;
-	unsigned char *icmp = ipv6(&p, 58, hoplimit, dst, hbh);
-
-	icmp[0] = type;
-	p.len += 8;
-	return p;
-}
-
-/* IPv4 with PROTO to DST; ports for TCP/UDP; FRAG_OFF in 8-byte units. */
-static struct pkt ipv4(uint8_t proto, const char *dst, uint16_t dport, uint16_t frag_off)
-{
-	struct pkt p = ipv4_udp(dst, dport);
-	unsigned char *ip = p.b + ETH_HLEN;
-
-	ip[9] = proto;
-	ip[6] = frag_off >> 8;
-	ip[7] = frag_off & 0xff;
-	if (proto == 1) { /* ICMP echo: no ports */
-		ip[20] = 8;
-		ip[21] = ip[22] = ip[23] = 0;
-	}
-	return p;
-}
-
-/* IPv6 UDP from SPORT to DST:DPORT, optionally behind a destination-options header. */
-static struct pkt ipv6_udp_ports(const char *dst, uint16_t sport, uint16_t dport, int dstopts)
-{
-	struct pkt p;
-	unsigned char *l4 = ipv6(&p, dstopts ? 60 : 17, 64, dst, 0);
-
-	if (dstopts) {
-		l4[0] = 17; /* next: UDP */
-		l4[1] = 0;  /* 8 bytes */
-		l4[2] = 1;  /* PadN */
-		l4[3] = 4;
-		p.len += 8;
-		l4 += 8;
-	}
-	l4[0] = sport >> 8;
-	l4[1] = sport & 0xff;
-	l4[2] = dport >> 8;
-	l4[3] = dport & 0xff;
-	p.len += 8;
-	return p;
-}
-
-/* IPv6 non-first fragment of a UDP datagram to DST: no ports to read. */
-static struct pkt ipv6_later_fragment(const char *dst)
-{
-	struct pkt p;
-	unsigned char *frag = ipv6(&p, 44, 64, dst, 0);
-
-	frag[0] = 17;
-	frag[3] = 8 << 3; /* offset 8 x 8 bytes */
-	p.len += 8 + 16;
-	return p;
+	return V6(.proto = IPPROTO_ICMPV6, .dst = dst, .icmp_type = type, .hoplimit = hoplimit,
+		  .ext = { hbh ? IPPROTO_HOPOPTS : 0 });
 }
 
 /* ---- running the program ---- */
@@ -412,12 +300,12 @@ static void test_row2_tunnel(void **state)
 {
 	struct variant_state *vs = need(state);
 
-	expect(vs, "v4 via tunnel", ipv4_udp("198.18.0.1", 443), tun_ifindex, 0, PASS,
+	expect(vs, "v4 via tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
-	expect(vs, "v6 via tunnel", ipv6_udp("2001:db8::1"), tun_ifindex, 0, PASS,
+	expect(vs, "v6 via tunnel", udp6("2001:db8::1", 53), tun_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
 	/* Row 2 comes before row 5: NDP on the tunnel counts as tunnel. */
-	expect(vs, "NS via tunnel", icmpv6(135, 255, "ff02::1:ff00:1", 0), tun_ifindex, 0, PASS,
+	expect(vs, "NS via tunnel", icmp6(135, 255, "ff02::1:ff00:1", 0), tun_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
 }
 
@@ -425,13 +313,13 @@ static void test_row3_fwmark(void **state)
 {
 	struct variant_state *vs = need(state);
 
-	expect(vs, "v4 with fwmark", ipv4_udp("10.77.0.1", 51820), phy_ifindex, FWMARK, PASS,
+	expect(vs, "v4 with fwmark", udp4("10.77.0.1", 51820), phy_ifindex, FWMARK, PASS,
 	       WGKS_REASON_FWMARK);
-	expect(vs, "v6 with fwmark", ipv6_udp("fd77::1"), phy_ifindex, FWMARK, PASS,
+	expect(vs, "v6 with fwmark", udp6("fd77::1", 53), phy_ifindex, FWMARK, PASS,
 	       WGKS_REASON_FWMARK);
-	expect(vs, "v4 other mark", ipv4_udp("10.77.0.1", 51820), phy_ifindex, FWMARK + 1,
+	expect(vs, "v4 other mark", udp4("10.77.0.1", 51820), phy_ifindex, FWMARK + 1,
 	       DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v4 mark with extra bits", ipv4_udp("10.77.0.1", 51820), phy_ifindex,
+	expect(vs, "v4 mark with extra bits", udp4("10.77.0.1", 51820), phy_ifindex,
 	       FWMARK | 0x10000, DROP, WGKS_REASON_BLOCKED);
 }
 
@@ -439,8 +327,8 @@ static void test_row4_local(void **state)
 {
 	struct variant_state *vs = need(state);
 
-	expect(vs, "v4 via lo", ipv4_udp("127.0.0.1", 53), 1, 0, PASS, WGKS_REASON_LOCAL);
-	expect(vs, "v6 via lo", ipv6_udp("::1"), 1, 0, PASS, WGKS_REASON_LOCAL);
+	expect(vs, "v4 via lo", udp4("127.0.0.1", 53), 1, 0, PASS, WGKS_REASON_LOCAL);
+	expect(vs, "v6 via lo", udp6("::1", 53), 1, 0, PASS, WGKS_REASON_LOCAL);
 }
 
 static void test_row5_ndp_mld(void **state)
@@ -450,16 +338,16 @@ static void test_row5_ndp_mld(void **state)
 
 	for (int type = 133; type <= 137; type++) {
 		snprintf(what, sizeof(what), "NDP type %d", type);
-		expect(vs, what, icmpv6((uint8_t)type, 255, "fe80::1", 0), phy_ifindex, 0, PASS,
+		expect(vs, what, icmp6((uint8_t)type, 255, "fe80::1", 0), phy_ifindex, 0, PASS,
 		       WGKS_REASON_LINK);
 	}
-	expect(vs, "MLDv1 report with router alert", icmpv6(131, 1, "ff02::1:3", 1), phy_ifindex,
+	expect(vs, "MLDv1 report with router alert", icmp6(131, 1, "ff02::1:3", 1), phy_ifindex,
 	       0, PASS, WGKS_REASON_LINK);
-	expect(vs, "MLD query", icmpv6(130, 1, "ff02::1", 1), phy_ifindex, 0, PASS,
+	expect(vs, "MLD query", icmp6(130, 1, "ff02::1", 1), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LINK);
-	expect(vs, "MLD done", icmpv6(132, 1, "ff02::2", 1), phy_ifindex, 0, PASS,
+	expect(vs, "MLD done", icmp6(132, 1, "ff02::2", 1), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LINK);
-	expect(vs, "MLDv2 report", icmpv6(143, 1, "ff02::16", 1), phy_ifindex, 0, PASS,
+	expect(vs, "MLDv2 report", icmp6(143, 1, "ff02::16", 1), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LINK);
 }
 
@@ -467,44 +355,44 @@ static void test_row5_not_other_icmpv6(void **state)
 {
 	struct variant_state *vs = need(state);
 
-	expect(vs, "echo request", icmpv6(128, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
+	expect(vs, "echo request", icmp6(128, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "echo reply", icmpv6(129, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
+	expect(vs, "echo reply", icmp6(129, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "dest unreachable", icmpv6(1, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
+	expect(vs, "dest unreachable", icmp6(1, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "type 138", icmpv6(138, 255, "fe80::1", 0), phy_ifindex, 0, DROP,
+	expect(vs, "type 138", icmp6(138, 255, "fe80::1", 0), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "type 142", icmpv6(142, 1, "ff02::1", 1), phy_ifindex, 0, DROP,
+	expect(vs, "type 142", icmp6(142, 1, "ff02::1", 1), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	/* RFC 4861: hop limit 255 or it is no NDP; MLD: hop limit 1. */
-	expect(vs, "NS hop limit 64", icmpv6(135, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
+	expect(vs, "NS hop limit 64", icmp6(135, 64, "2001:db8::1", 0), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "MLD hop limit 64", icmpv6(143, 64, "2001:db8::1", 1), phy_ifindex, 0, DROP,
+	expect(vs, "MLD hop limit 64", icmp6(143, 64, "2001:db8::1", 1), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	/* NDP's type behind a UDP header is data, not NDP. */
 	{
-		struct pkt p = icmpv6(135, 255, "fe80::1", 0);
+		struct pkt p = icmp6(135, 255, "fe80::1", 0);
 
-		p.b[ETH_HLEN + 6] = 17;
+		v6_hdr(&p)->nexthdr = IPPROTO_UDP;
 		expect(vs, "UDP looking like NDP", p, phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	}
 	/* Only one hop-by-hop header may stand before NDP/MLD: not destination options. */
 	{
-		struct pkt p = icmpv6(135, 255, "fe80::1", 1);
+		struct pkt p = icmp6(135, 255, "fe80::1", 1);
 
-		p.b[ETH_HLEN + 6] = 60;
+		v6_hdr(&p)->nexthdr = IPPROTO_DSTOPTS;
 		expect(vs, "NS behind destination options", p, phy_ifindex, 0, DROP,
 		       WGKS_REASON_BLOCKED);
 	}
 	/* A documented decision (README, Known limits): unicast NUD to a global neighbour. */
-	expect(vs, "NS to a global address, hop limit 255", icmpv6(135, 255, "2001:db8::99", 0),
+	expect(vs, "NS to a global address, hop limit 255", icmp6(135, 255, "2001:db8::99", 0),
 	       phy_ifindex, 0, PASS, WGKS_REASON_LINK);
 	/* Truncated: the program cannot read the type, so it drops. */
 	{
-		struct pkt p = icmpv6(135, 255, "fe80::1", 0);
+		struct pkt p = icmp6(135, 255, "fe80::1", 0);
 
-		p.len = ETH_HLEN + 40;
+		p.len = ETH_HLEN + sizeof(struct ipv6hdr);
 		expect(vs, "truncated ICMPv6", p, phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	}
 }
@@ -513,11 +401,11 @@ static void test_row8_blocked(void **state)
 {
 	struct variant_state *vs = need(state);
 
-	expect(vs, "v4 off tunnel", ipv4_udp("198.18.0.1", 443), phy_ifindex, 0, DROP,
+	expect(vs, "v4 off tunnel", udp4("198.18.0.1", 443), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "v4 DNS off tunnel", ipv4_udp("10.77.0.1", 53), phy_ifindex, 0, DROP,
+	expect(vs, "v4 DNS off tunnel", udp4("10.77.0.1", 53), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "v6 off tunnel", ipv6_udp("2001:db8::1"), phy_ifindex, 0, DROP,
+	expect(vs, "v6 off tunnel", udp6("2001:db8::1", 53), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 }
 
@@ -530,11 +418,11 @@ static void test_tunnel_gone_stays_blocked(void **state)
 	assert_int_equal(bpf_map_lookup_elem(vs->st.policy_fd, &vs->netns, &pol), 0);
 	pol.tunnels[0].ifindex = 999999;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "v4 via recreated tunnel", ipv4_udp("198.18.0.1", 443), tun_ifindex, 0, DROP,
+	expect(vs, "v4 via recreated tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	pol.tunnels[0].ifindex = tun_ifindex;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "v4 via re-attached tunnel", ipv4_udp("198.18.0.1", 443), tun_ifindex, 0,
+	expect(vs, "v4 via re-attached tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
 	       PASS, WGKS_REASON_TUNNEL);
 }
 
@@ -549,19 +437,19 @@ static void test_second_tunnel(void **state)
 	pol.tunnels[1].ifindex = phy_ifindex;
 	pol.tunnels[1].fwmark = 0x1234;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "via second tunnel", ipv4_udp("198.18.0.1", 443), phy_ifindex, 0, PASS,
+	expect(vs, "via second tunnel", udp4("198.18.0.1", 443), phy_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
-	expect(vs, "second tunnel's mark", ipv4_udp("198.18.0.1", 443), other_ifindex,
+	expect(vs, "second tunnel's mark", udp4("198.18.0.1", 443), other_ifindex,
 	       0x1234, PASS, WGKS_REASON_FWMARK);
 	/* A tunnel without a fwmark must not pass every unmarked packet. */
 	pol.tunnels[1].fwmark = 0;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "unmarked, tunnel without fwmark", ipv4_udp("198.18.0.1", 443),
+	expect(vs, "unmarked, tunnel without fwmark", udp4("198.18.0.1", 443),
 	       other_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	/* Entries past ntunnels are not consulted. */
 	pol.ntunnels = 1;
 	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "past ntunnels", ipv4_udp("198.18.0.1", 443), phy_ifindex, 0x1234, DROP,
+	expect(vs, "past ntunnels", udp4("198.18.0.1", 443), phy_ifindex, 0x1234, DROP,
 	       WGKS_REASON_BLOCKED);
 }
 
@@ -569,7 +457,7 @@ static void test_row1_unmanaged_namespace(void **state)
 {
 	struct variant_state *vs = need(state);
 	struct wgks_counters before, after, mine_before, mine_after;
-	struct pkt p = ipv4_udp("198.18.0.1", 443);
+	struct pkt p = udp4("198.18.0.1", 443);
 	uint32_t zero = 0;
 	int verdict;
 
@@ -596,20 +484,20 @@ static void test_row6_endpoint(void **state)
 	endpoint_entry(vs, vs->netns, "[2001:db8::7]:51820", 0);
 	endpoint_entry(vs, vs->netns + 1, "198.51.100.9:51820", 0); /* another namespace's */
 	/* Entries alone do nothing: the namespace must say it has some. */
-	expect(vs, "endpoint without the flag", ipv4_udp("198.51.100.7", 51820), phy_ifindex, 0,
+	expect(vs, "endpoint without the flag", udp4("198.51.100.7", 51820), phy_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
 	set_flags(vs, WGKS_F_ENDPOINTS);
-	expect(vs, "UDP to the endpoint", ipv4_udp("198.51.100.7", 51820), phy_ifindex, 0, PASS,
+	expect(vs, "UDP to the endpoint", udp4("198.51.100.7", 51820), phy_ifindex, 0, PASS,
 	       WGKS_REASON_ENDPOINT);
-	expect(vs, "UDP to [endpoint]", ipv6_udp_ports("2001:db8::7", 40000, 51820, 0),
+	expect(vs, "UDP to [endpoint]", V6(.proto = IPPROTO_UDP, .dst = "2001:db8::7", .sport = 40000, .dport = 51820),
 	       phy_ifindex, 0, PASS, WGKS_REASON_ENDPOINT);
-	expect(vs, "UDP to the endpoint's address, other port", ipv4_udp("198.51.100.7", 51821),
+	expect(vs, "UDP to the endpoint's address, other port", udp4("198.51.100.7", 51821),
 	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "TCP to the endpoint", ipv4(6, "198.51.100.7", 51820, 0), phy_ifindex, 0, DROP,
+	expect(vs, "TCP to the endpoint", V4(.proto = IPPROTO_TCP, .dst = "198.51.100.7", .dport = 51820), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "UDP to another host, same port", ipv4_udp("198.51.100.8", 51820), phy_ifindex,
+	expect(vs, "UDP to another host, same port", udp4("198.51.100.8", 51820), phy_ifindex,
 	       0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "another namespace's endpoint", ipv4_udp("198.51.100.9", 51820), phy_ifindex,
+	expect(vs, "another namespace's endpoint", udp4("198.51.100.9", 51820), phy_ifindex,
 	       0, DROP, WGKS_REASON_BLOCKED);
 	set_flags(vs, 0);
 	endpoint_entry(vs, vs->netns, "198.51.100.7:51820", 1);
@@ -626,43 +514,115 @@ static void test_row7_lan(void **state)
 	for (int i = 0; test_lan[i]; i++)
 		allow_entry(vs, vs->netns, test_lan[i], 0);
 	allow_entry(vs, vs->netns + 1, "192.0.2.0/24", 0); /* another namespace's */
-	expect(vs, "LAN without the flag", ipv4_udp("10.1.2.3", 631), phy_ifindex, 0, DROP,
+	expect(vs, "LAN without the flag", udp4("10.1.2.3", 631), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	set_flags(vs, WGKS_F_ALLOW);
-	expect(vs, "UDP to the LAN", ipv4_udp("10.1.2.3", 631), phy_ifindex, 0, PASS,
+	expect(vs, "UDP to the LAN", udp4("10.1.2.3", 631), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LAN);
-	expect(vs, "TCP to the LAN", ipv4(6, "10.1.2.3", 445, 0), phy_ifindex, 0, PASS,
+	expect(vs, "TCP to the LAN", V4(.proto = IPPROTO_TCP, .dst = "10.1.2.3", .dport = 445), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LAN);
-	expect(vs, "ICMP to the LAN", ipv4(1, "10.1.2.3", 0, 0), phy_ifindex, 0, PASS,
+	expect(vs, "ICMP to the LAN", V4(.proto = IPPROTO_ICMP, .dst = "10.1.2.3"), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LAN);
-	expect(vs, "UDP DNS to the LAN", ipv4_udp("10.1.2.3", 53), phy_ifindex, 0, DROP,
+	expect(vs, "UDP DNS to the LAN", udp4("10.1.2.3", 53), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "TCP DNS to the LAN", ipv4(6, "10.1.2.3", 53, 0), phy_ifindex, 0, DROP,
+	expect(vs, "TCP DNS to the LAN", V4(.proto = IPPROTO_TCP, .dst = "10.1.2.3", .dport = 53), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "later fragment to the LAN (port unknown)", ipv4(17, "10.1.2.3", 631, 185),
+	expect(vs, "later fragment to the LAN (port unknown)", V4(.proto = IPPROTO_UDP, .dst = "10.1.2.3", .dport = 631, .frag_off = 185),
 	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "off the LAN", ipv4_udp("11.0.0.1", 631), phy_ifindex, 0, DROP,
+	expect(vs, "off the LAN", udp4("11.0.0.1", 631), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "another namespace's prefix", ipv4_udp("192.0.2.1", 631), phy_ifindex, 0, DROP,
+	expect(vs, "another namespace's prefix", udp4("192.0.2.1", 631), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	expect(vs, "v6 link-local mDNS", ipv6_udp_ports("fe80::1", 5353, 5353, 0), phy_ifindex,
+	expect(vs, "v6 link-local mDNS", V6(.proto = IPPROTO_UDP, .dst = "fe80::1", .sport = 5353, .dport = 5353), phy_ifindex,
 	       0, PASS, WGKS_REASON_LAN);
-	expect(vs, "DHCPv6 solicit", ipv6_udp_ports("ff02::1:2", 546, 547, 0), phy_ifindex, 0,
+	expect(vs, "DHCPv6 solicit", V6(.proto = IPPROTO_UDP, .dst = "ff02::1:2", .sport = 546, .dport = 547), phy_ifindex, 0,
 	       PASS, WGKS_REASON_LAN);
-	expect(vs, "v6 DNS to the LAN", ipv6_udp_ports("fe80::1", 40000, 53, 0), phy_ifindex, 0,
+	expect(vs, "v6 DNS to the LAN", V6(.proto = IPPROTO_UDP, .dst = "fe80::1", .sport = 40000, .dport = 53), phy_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v6 DNS behind an extension header", ipv6_udp_ports("fe80::1", 40000, 53, 1),
+	expect(vs, "v6 DNS behind an extension header", V6(.proto = IPPROTO_UDP, .dst = "fe80::1", .sport = 40000, .dport = 53, .ext = { IPPROTO_DSTOPTS }),
 	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v6 mDNS behind an extension header", ipv6_udp_ports("fe80::1", 5353, 5353, 1),
+	expect(vs, "v6 mDNS behind an extension header", V6(.proto = IPPROTO_UDP, .dst = "fe80::1", .sport = 5353, .dport = 5353, .ext = { IPPROTO_DSTOPTS }),
 	       phy_ifindex, 0, PASS, WGKS_REASON_LAN);
-	expect(vs, "v6 later fragment to the LAN", ipv6_later_fragment("fe80::1"), phy_ifindex, 0,
+	expect(vs, "v6 later fragment to the LAN", V6(.proto = IPPROTO_UDP, .dst = "fe80::1", .ext = { IPPROTO_FRAGMENT }, .frag_off = 8), phy_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v6 off the LAN", ipv6_udp_ports("2001:db8::1", 40000, 443, 0), phy_ifindex,
+	expect(vs, "v6 off the LAN", V6(.proto = IPPROTO_UDP, .dst = "2001:db8::1", .sport = 40000, .dport = 443), phy_ifindex,
 	       0, DROP, WGKS_REASON_BLOCKED);
 	set_flags(vs, 0);
 	for (int i = 0; test_lan[i]; i++)
 		allow_entry(vs, vs->netns, test_lan[i], 1);
 	allow_entry(vs, vs->netns + 1, "192.0.2.0/24", 1);
+}
+
+/* Row 7 never passes name resolution, whatever the prefix: DNS, DoT, LLMNR. mDNS does. */
+static void test_row7_name_resolution(void **state)
+{
+	struct variant_state *vs = need(state);
+
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 0);
+	allow_entry(vs, vs->netns, "fe80::/10", 0);
+	set_flags(vs, WGKS_F_ALLOW);
+	expect(vs, "DNS over TLS to the LAN", V4(.proto = IPPROTO_TCP, .dst = "10.1.2.3", .dport = 853),
+	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "DNS over QUIC to the LAN", udp4("10.1.2.3", 853), phy_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	expect(vs, "LLMNR to the LAN", udp4("10.1.2.3", 5355), phy_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	expect(vs, "LLMNR over TCP to the LAN", V4(.proto = IPPROTO_TCP, .dst = "10.1.2.3",
+	       .dport = 5355), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "v6 LLMNR", udp6("fe80::1", 5355), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "mDNS to the LAN", udp4("10.1.2.3", 5353), phy_ifindex, 0, PASS,
+	       WGKS_REASON_LAN);
+	expect(vs, "v6 mDNS", udp6("fe80::1", 5353), phy_ifindex, 0, PASS, WGKS_REASON_LAN);
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
+	allow_entry(vs, vs->netns, "fe80::/10", 1);
+}
+
+/*
+ * The header's destination is only the first hop of a source-routed packet
+ * (any socket may set IP_OPTIONS or IPV6_RTHDR): rows 6 and 7 never pass it.
+ */
+static void test_source_routed(void **state)
+{
+	struct variant_state *vs = need(state);
+	/* Loose source route via 10.1.2.3 on to 198.18.0.1, as IP_OPTIONS writes it. */
+	static const uint8_t lsrr[] = { IPOPT_NOOP, IPOPT_LSRR, 7, 4, 198, 18, 0, 1 };
+	static const uint8_t ssrr[] = { IPOPT_NOOP, IPOPT_SSRR, 7, 4, 198, 18, 0, 1 };
+	static const uint8_t ra[] = { IPOPT_RA, 4, 0, 0 };          /* router alert */
+	static const uint8_t ts[] = { IPOPT_TIMESTAMP, 8, 5, 0, 0, 0, 0, 0 };
+
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 0);
+	allow_entry(vs, vs->netns, "fe80::/10", 0);
+	endpoint_entry(vs, vs->netns, "10.9.9.9:51820", 0);
+	endpoint_entry(vs, vs->netns, "[fe80::9]:51820", 0);
+	set_flags(vs, WGKS_F_ALLOW | WGKS_F_ENDPOINTS);
+	expect(vs, "LSRR via a LAN host", V4(.proto = IPPROTO_UDP, .dst = "10.1.2.3", .dport = 631,
+	       .opts = lsrr, .optlen = sizeof(lsrr)), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "SSRR via a LAN host", V4(.proto = IPPROTO_TCP, .dst = "10.1.2.3", .dport = 445,
+	       .opts = ssrr, .optlen = sizeof(ssrr)), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "LSRR via the endpoint", V4(.proto = IPPROTO_UDP, .dst = "10.9.9.9",
+	       .dport = 51820, .opts = lsrr, .optlen = sizeof(lsrr)), phy_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	expect(vs, "ICMP with LSRR via a LAN host", V4(.proto = IPPROTO_ICMP, .dst = "10.1.2.3",
+	       .opts = lsrr, .optlen = sizeof(lsrr)), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	/* Options that do not route: still the LAN. */
+	expect(vs, "router alert to the LAN", V4(.proto = IPPROTO_UDP, .dst = "10.1.2.3",
+	       .dport = 631, .opts = ra, .optlen = sizeof(ra)), phy_ifindex, 0, PASS,
+	       WGKS_REASON_LAN);
+	expect(vs, "timestamp option to the LAN", V4(.proto = IPPROTO_UDP, .dst = "10.1.2.3",
+	       .dport = 631, .opts = ts, .optlen = sizeof(ts)), phy_ifindex, 0, PASS,
+	       WGKS_REASON_LAN);
+	/* IPv6: a routing header (segment routing) names the next segment only. */
+	expect(vs, "v6 routing header via a LAN host", V6(.proto = IPPROTO_UDP, .dst = "fe80::1",
+	       .dport = 631, .ext = { IPPROTO_ROUTING }), phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "v6 routing header via the endpoint", V6(.proto = IPPROTO_UDP,
+	       .dst = "fe80::9", .dport = 51820, .ext = { IPPROTO_DSTOPTS, IPPROTO_ROUTING }),
+	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "v6 to the endpoint, no routing header", V6(.proto = IPPROTO_UDP,
+	       .dst = "fe80::9", .dport = 51820), phy_ifindex, 0, PASS, WGKS_REASON_ENDPOINT);
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
+	allow_entry(vs, vs->netns, "fe80::/10", 1);
+	endpoint_entry(vs, vs->netns, "10.9.9.9:51820", 1);
+	endpoint_entry(vs, vs->netns, "[fe80::9]:51820", 1);
 }
 
 static void test_lockdown_without_tunnels(void **state)
@@ -673,12 +633,12 @@ static void test_lockdown_without_tunnels(void **state)
 	get_policy(vs, &saved);
 	pol.counters = saved.counters;
 	put_policy(vs, &pol);
-	expect(vs, "lockdown: via the former tunnel", ipv4_udp("198.18.0.1", 443), tun_ifindex, 0,
+	expect(vs, "lockdown: via the former tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "lockdown: with the former fwmark", ipv4_udp("10.77.0.1", 51820), phy_ifindex,
+	expect(vs, "lockdown: with the former fwmark", udp4("10.77.0.1", 51820), phy_ifindex,
 	       FWMARK, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "lockdown: loopback", ipv4_udp("127.0.0.1", 53), 1, 0, PASS, WGKS_REASON_LOCAL);
-	expect(vs, "lockdown: NDP", icmpv6(135, 255, "fe80::1", 0), phy_ifindex, 0, PASS,
+	expect(vs, "lockdown: loopback", udp4("127.0.0.1", 53), 1, 0, PASS, WGKS_REASON_LOCAL);
+	expect(vs, "lockdown: NDP", icmp6(135, 255, "fe80::1", 0), phy_ifindex, 0, PASS,
 	       WGKS_REASON_LINK);
 	put_policy(vs, &saved);
 }
@@ -718,7 +678,7 @@ static void test_counters_index(void **state)
 static void test_policy_removed_passes(void **state)
 {
 	struct variant_state *vs = need(state);
-	struct pkt p = ipv4_udp("198.18.0.1", 443);
+	struct pkt p = udp4("198.18.0.1", 443);
 
 	assert_int_equal(bpf_map_delete_elem(vs->st.policy_fd, &vs->netns), 0);
 	assert_int_equal(run(vs, &p, phy_ifindex, 0), PASS);
@@ -778,7 +738,7 @@ static void *churn_policies(void *arg)
 static void test_rewrite_never_unmanaged(void **state)
 {
 	struct variant_state *vs = need(state);
-	struct pkt p = ipv4_udp("198.18.0.1", 443);
+	struct pkt p = udp4("198.18.0.1", 443);
 	struct wgks_counters before, after, cbefore, cafter;
 	struct churn c = { .vs = vs };
 	uint32_t zero = 0;
@@ -825,30 +785,46 @@ static void test_rewrite_never_unmanaged(void **state)
 			 (uint64_t)runs);
 }
 
-#define TABLE(variant)                                                            \
-	{                                                                         \
-		cmocka_unit_test(test_row2_tunnel),                               \
-		cmocka_unit_test(test_row3_fwmark),                               \
-		cmocka_unit_test(test_row4_local),                                \
-		cmocka_unit_test(test_row5_ndp_mld),                              \
-		cmocka_unit_test(test_row5_not_other_icmpv6),                     \
-		cmocka_unit_test(test_row8_blocked),                              \
-		cmocka_unit_test(test_tunnel_gone_stays_blocked),                 \
-		cmocka_unit_test(test_second_tunnel),                             \
-		cmocka_unit_test(test_row6_endpoint),                             \
-		cmocka_unit_test(test_row7_lan),                                  \
-		cmocka_unit_test(test_lockdown_without_tunnels),                  \
-		cmocka_unit_test(test_row1_unmanaged_namespace),                  \
-		cmocka_unit_test(test_counters_index),                            \
-		cmocka_unit_test(test_rewrite_never_unmanaged),                   \
-		cmocka_unit_test(test_policy_removed_passes),                     \
-	}
+/* Before each test: the namespace's policy as load() made it, whatever the last test did. */
+static int fresh_policy(void **state)
+{
+	struct variant_state *vs = *state;
+	struct wgks_policy pol = { .ntunnels = 1 };
+
+	if (!vs)
+		return 0;
+	strcpy(pol.tunnels[0].name, "wgkstun");
+	pol.tunnels[0].ifindex = tun_ifindex;
+	pol.tunnels[0].fwmark = FWMARK;
+	pol.counters = vs->counters;
+	return bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_ANY) ? -1 : 0;
+}
+
+#define TEST(t) cmocka_unit_test_setup(t, fresh_policy)
+
+/* Every test stands alone (fresh_policy): the order is only the table's. */
+static const struct CMUnitTest table[] = {
+	TEST(test_row2_tunnel),
+	TEST(test_row3_fwmark),
+	TEST(test_row4_local),
+	TEST(test_row5_ndp_mld),
+	TEST(test_row5_not_other_icmpv6),
+	TEST(test_row8_blocked),
+	TEST(test_tunnel_gone_stays_blocked),
+	TEST(test_second_tunnel),
+	TEST(test_row6_endpoint),
+	TEST(test_row7_lan),
+	TEST(test_row7_name_resolution),
+	TEST(test_source_routed),
+	TEST(test_lockdown_without_tunnels),
+	TEST(test_row1_unmanaged_namespace),
+	TEST(test_counters_index),
+	TEST(test_policy_removed_passes),
+	TEST(test_rewrite_never_unmanaged),
+};
 
 int main(void)
 {
-	const struct CMUnitTest cookie[] = TABLE(cookie);
-	const struct CMUnitTest kctx[] = TABLE(kctx);
-	const struct CMUnitTest probe[] = TABLE(probe);
 	int failed = 0;
 
 	if (make_namespaces(NULL)) {
@@ -856,11 +832,11 @@ int main(void)
 		return 1;
 	}
 	printf("verdict table, variant cookie (bpf_get_netns_cookie)\n");
-	failed += cmocka_run_group_tests_name("verdict/cookie", cookie, load_cookie, unload);
+	failed += cmocka_run_group_tests_name("verdict/cookie", table, load_cookie, unload);
 	printf("verdict table, variant kctx (bpf_cast_to_kern_ctx + CO-RE)\n");
-	failed += cmocka_run_group_tests_name("verdict/kctx", kctx, load_kctx, unload);
+	failed += cmocka_run_group_tests_name("verdict/kctx", table, load_kctx, unload);
 	printf("verdict table, variant probe (CO-RE probe read)\n");
-	failed += cmocka_run_group_tests_name("verdict/probe", probe, load_probe, unload);
+	failed += cmocka_run_group_tests_name("verdict/probe", table, load_probe, unload);
 	drop_namespaces(NULL);
 	return failed ? 1 : 0;
 }

@@ -28,7 +28,7 @@ $(KERNELS_OUT):
 # The verdict tests for the guests: the same source as test-bpf, without the
 # sanitizers (ASan's shadow memory and runtime are not what a 768 MB guest
 # under software emulation should spend its time on).
-$(KERNELS_OUT)/verdict: tests/bpf/test_verdict.c $(BPF_TEST_SRCS) $(SKELETONS) | $(KERNELS_OUT)
+$(KERNELS_OUT)/verdict: tests/bpf/test_verdict.c $(wildcard tests/bpf/*.h) $(BPF_TEST_SRCS) $(SKELETONS) | $(KERNELS_OUT)
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
