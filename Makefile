@@ -35,7 +35,8 @@ LIBBPF_LIBS := -Wl,-Bstatic -l:libbpf.a -lelf -lz -Wl,-Bdynamic
 
 LOADER_SRCS := $(wildcard loader/*.c)
 LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
-# Modules with no BPF in them: what the unit tests link.
+# Modules that load, find or attach no BPF program: what the unit tests
+# link (with libbpf, for corebtf.c's BTF parsing and log.c's print hook).
 PURE_SRCS := loader/corebtf.c loader/rundir.c loader/lock.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
 	loader/wg.c loader/log.c loader/prefix.c loader/keys.c loader/json.c
 
@@ -87,9 +88,13 @@ $(OUTPUT)/%: loader/dist/%.in | $(OUTPUT)
 $(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh | $(OUTPUT)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
 
-install: wgks-bpf $(DIST_GENERATED)
+# The man page's header carries VERSION too.
+$(OUTPUT)/wgks-bpf.8: loader/dist/wgks-bpf.8 Makefile | $(OUTPUT)
+	$(Q)sed 's|@VERSION@|$(VERSION)|g' $< > $@
+
+install: wgks-bpf $(DIST_GENERATED) $(OUTPUT)/wgks-bpf.8
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
-	install -D -m 0644 loader/dist/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
+	install -D -m 0644 $(OUTPUT)/wgks-bpf.8 $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8
 	install -D -m 0644 $(OUTPUT)/wgks-bpf-lockdown.service \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
 	install -D -m 0644 $(OUTPUT)/wgks-bpf@.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service

@@ -14,7 +14,6 @@
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
-#include "privs.h"
 #include "subcommands.h"
 #include "wg.h"
 
@@ -116,7 +115,7 @@ int attach_main(int argc, char **argv)
 	if (parse_attach_args(argc, argv, &o))
 		return 2;
 	/* Ask wg before taking the lock: a hung wg must not block every PostUp. */
-	if (privs_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, true))
+	if (ctx_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, true))
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;

@@ -7,12 +7,17 @@
 #include "privs.h"
 #include "rundir.h"
 
+int ctx_check(void)
+{
+	return privs_check() || ks_kernel_check() ? -1 : 0;
+}
+
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 {
 	int found;
 
 	*c = (struct ks_ctx)KS_CTX_INIT;
-	if (privs_check() || ks_kernel_check() || netns_current_id(&c->netns))
+	if (netns_current_id(&c->netns))
 		return -1;
 	c->cgroup_fd = cgroup_open_root(cgroup_path, c->cgroup, sizeof(c->cgroup));
 	if (c->cgroup_fd < 0)

@@ -19,10 +19,13 @@ struct ks_ctx {
 /* Safe to ctx_close() before or after a failed ctx_open(). */
 #define KS_CTX_INIT { .lock_fd = -1, .cgroup_fd = -1, .st = KS_STATE_INIT }
 
+/* What every command checks first: privileges and kernel. 0, or -1 after err(). */
+int ctx_check(void);
+
 /*
- * Check privileges and kernel, learn this namespace's cookie, open the root
- * cgroup (or cgroup_path), take the lock if asked, and find our program.
- * 0, or -1 after err().
+ * After ctx_check(): learn this namespace's cookie, open the root cgroup (or
+ * cgroup_path), take the lock if asked, and find our program. 0, or -1
+ * after err().
  */
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock);
 void ctx_close(struct ks_ctx *c);

@@ -46,7 +46,7 @@ static int detach_here(struct ks_ctx *c, const char *ifname)
 /* Empty every hash and trie (counters are reset when used again); the caller detaches. */
 static int detach_everywhere(struct ks_ctx *c)
 {
-	int fds[] = { c->st.policy_fd, c->st.endpoints_fd, c->st.allow4_fd, c->st.allow6_fd };
+	int fds[] = { c->st.maps.policy, c->st.maps.endpoints, c->st.maps.allow4, c->st.maps.allow6 };
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
@@ -63,12 +63,12 @@ static int detach_everywhere(struct ks_ctx *c)
 int detach_main(int argc, char **argv)
 {
 	struct detach_opts o;
-	struct ks_ctx c;
+	struct ks_ctx c = KS_CTX_INIT;
 	int ret = 1;
 
 	if (parse_detach_args(argc, argv, &o))
 		return 2;
-	if (ctx_open(&c, o.cgroup, true))
+	if (ctx_check() || ctx_open(&c, o.cgroup, true))
 		goto out;
 	if (!c.found) {
 		info("not attached; nothing to do");

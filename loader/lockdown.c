@@ -15,12 +15,12 @@ int lockdown_main(int argc, char **argv)
 {
 	struct lockdown_opts o;
 	struct wgks_policy p;
-	struct ks_ctx c;
+	struct ks_ctx c = KS_CTX_INIT;
 	int ret = 1;
 
 	if (parse_lockdown_args(argc, argv, &o))
 		return 2;
-	if (ctx_open(&c, o.cgroup, true))
+	if (ctx_check() || ctx_open(&c, o.cgroup, true))
 		goto out;
 	if (!c.found && !o.on) {
 		info("lockdown is not on; nothing to do");

@@ -6,9 +6,7 @@
 #include "log.h"
 #include "subcommands.h"
 
-#ifndef WGKS_VERSION
-#define WGKS_VERSION "0.1.0"
-#endif
+/* WGKS_VERSION comes from the Makefile (VERSION), the one place it is written. */
 
 static const struct {
 	const char *name;

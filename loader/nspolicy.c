@@ -8,16 +8,16 @@
 
 void owned_maps(const struct ks_state *st, struct owned_map out[OWNED_MAX])
 {
-	out[OWNED_ENDPOINTS] = (struct owned_map){ st->endpoints_fd,
+	out[OWNED_ENDPOINTS] = (struct owned_map){ st->maps.endpoints,
 						   sizeof(struct wgks_endpoint_key), 0 };
-	out[OWNED_ALLOW4] = (struct owned_map){ st->allow4_fd, sizeof(struct wgks_allow4_key), 1 };
-	out[OWNED_ALLOW6] = (struct owned_map){ st->allow6_fd, sizeof(struct wgks_allow6_key), 1 };
+	out[OWNED_ALLOW4] = (struct owned_map){ st->maps.allow4, sizeof(struct wgks_allow4_key), 1 };
+	out[OWNED_ALLOW6] = (struct owned_map){ st->maps.allow6, sizeof(struct wgks_allow6_key), 1 };
 }
 
 int ns_read(const struct ks_ctx *c, struct wgks_policy *p)
 {
 	memset(p, 0, sizeof(*p));
-	if (ks_read_policy(&c->st, c->netns, p) == 0)
+	if (ks_policy_read(&c->st.maps, c->netns, p) == 0)
 		return 1;
 	memset(p, 0, sizeof(*p));
 	if (errno == ENOENT)
@@ -76,7 +76,7 @@ int ns_commit(struct ks_ctx *c, const struct wgks_policy *p)
 
 	if (policy_is_empty(p)) {
 		/* Its counters' index is free again once no policy names it. */
-		if (bpf_map_delete_elem(c->st.policy_fd, &c->netns) && errno != ENOENT) {
+		if (bpf_map_delete_elem(c->st.maps.policy, &c->netns) && errno != ENOENT) {
 			err("cannot remove the policy: %s", strerror(errno));
 			return -1;
 		}
@@ -84,14 +84,14 @@ int ns_commit(struct ks_ctx *c, const struct wgks_policy *p)
 		/* The entries are in (or out) already: the flags follow them. */
 		update_flags(c, &q);
 		/* Zeroed counters first (for a new namespace), then the policy naming them. */
-		if (ks_counters_index(&c->st, c->netns, &q.counters) < 0)
+		if (ks_counters_index(&c->st.maps, c->netns, &q.counters) < 0)
 			return -1;
-		if (ks_write_policy(&c->st, c->netns, &q)) {
+		if (ks_policy_write(&c->st.maps, c->netns, &q)) {
 			err("cannot write the policy: %s", strerror(errno));
 			return -1;
 		}
 	}
-	if (c->found && policy_is_empty(p) && no_policy_left(c->st.policy_fd))
+	if (c->found && policy_is_empty(p) && no_policy_left(c->st.maps.policy))
 		return ks_detach(&c->st, c->cgroup_fd);
 	/* Attached only once a policy is in: never a program without it. */
 	if (!c->found && !policy_is_empty(p)) {

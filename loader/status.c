@@ -133,15 +133,15 @@ static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 	void *prev = NULL;
 	int n = 0;
 
-	while (bpf_map_get_next_key(c->st.policy_fd, prev, &next) == 0) {
+	while (bpf_map_get_next_key(c->st.maps.policy, prev, &next) == 0) {
 		struct wgks_policy p;
 		struct wgks_counters cnt;
 
 		key = next;
 		prev = &key;
-		if (ks_read_policy(&c->st, key, &p))
+		if (ks_policy_read(&c->st.maps, key, &p))
 			continue; /* removed meanwhile */
-		ks_read_counters(c->st.stats_fd, &p.counters, &cnt);
+		ks_counters_read(c->st.maps.stats, p.counters, &cnt);
 		if (key == netns)
 			*here = true;
 		if (o->json) {
@@ -166,7 +166,7 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 	if (o->json) {
 		printf("{\"attached\":true,\"cgroup\":");
 		json_string(stdout, c->cgroup);
-		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.prog_id, ks_prog_name(&c->st));
+		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.egress_id, ks_prog_name(&c->st));
 		if (c->st.sockops_fd >= 0)
 			printf("\"fail_fast\":{\"id\":%u,\"hook\":\"sock_ops\"},", c->st.sockops_id);
 		else
@@ -174,13 +174,13 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 		printf("\"attach_mode\":\"multi\","
 		       "\"variant\":\"%s\",\"this_netns\":%" PRIu64
 		       ",\"unmanaged\":{\"packets\":%llu,\"bytes\":%llu},\"namespaces\":[",
-		       variant_name(c->st.variant), netns,
+		       c->st.variant->name, netns,
 		       (unsigned long long)unmanaged->packets[WGKS_REASON_UNMANAGED],
 		       (unsigned long long)unmanaged->bytes[WGKS_REASON_UNMANAGED]);
 		return;
 	}
 	printf("attached: program %s (id %u) on %s, egress, multi\n", ks_prog_name(&c->st),
-	       c->st.prog_id, c->cgroup);
+	       c->st.egress_id, c->cgroup);
 	if (c->st.sockops_fd >= 0)
 		printf("fail-fast: program id %u on sock_ops: blocked TCP connects fail in "
 		       "milliseconds (ETIMEDOUT)\n", c->st.sockops_id);
@@ -188,7 +188,7 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 		printf("fail-fast: off (no sock_ops program): blocked TCP connects wait for "
 		       "the SYN retries\n");
 	printf("variant: %s (namespaces are told apart by their netns cookie)\n",
-	       variant_name(c->st.variant));
+	       c->st.variant->name);
 	printf("unmanaged namespaces: %llu packets, %llu bytes passed\n",
 	       (unsigned long long)unmanaged->packets[WGKS_REASON_UNMANAGED],
 	       (unsigned long long)unmanaged->bytes[WGKS_REASON_UNMANAGED]);
@@ -198,15 +198,14 @@ int status_main(int argc, char **argv)
 {
 	struct wgks_counters unmanaged;
 	struct status_opts o;
-	struct ks_ctx c;
-	uint32_t zero = 0;
+	struct ks_ctx c = KS_CTX_INIT;
 	bool here = false;
 	uint64_t netns, userns = 0;
 	int ret = 1, owned;
 
 	if (parse_status_args(argc, argv, &o))
 		return 2;
-	if (ctx_open(&c, o.cgroup, false))
+	if (ctx_check() || ctx_open(&c, o.cgroup, false))
 		goto out;
 	if (!c.found) {
 		if (o.json)
@@ -217,7 +216,7 @@ int status_main(int argc, char **argv)
 		goto out;
 	}
 	netns = c.netns;
-	ks_read_counters(c.st.unmanaged_fd, &zero, &unmanaged);
+	ks_counters_read(c.st.maps.unmanaged, 0, &unmanaged);
 	print_header(&c, netns, &unmanaged, &o);
 	if (print_namespaces(&c, &o, netns, &here))
 		goto out;

@@ -154,7 +154,7 @@ static int print_event(void *arg, void *data, size_t size)
 
 static int watch_loop(struct ks_ctx *c, struct watcher *w)
 {
-	struct ring_buffer *rb = ring_buffer__new(c->st.events_fd, print_event, w, NULL);
+	struct ring_buffer *rb = ring_buffer__new(c->st.maps.events, print_event, w, NULL);
 	int ret = 0;
 
 	if (!rb) {
@@ -164,7 +164,7 @@ static int watch_loop(struct ks_ctx *c, struct watcher *w)
 	while (!stop) {
 		int n;
 
-		if (set_deadline(c->st.watch_fd, clock_ns(CLOCK_MONOTONIC) + DEADLINE_NS)) {
+		if (set_deadline(c->st.maps.watch, clock_ns(CLOCK_MONOTONIC) + DEADLINE_NS)) {
 			err("cannot announce the watcher: %s", strerror(errno));
 			ret = -1;
 			break;
@@ -177,7 +177,7 @@ static int watch_loop(struct ks_ctx *c, struct watcher *w)
 		}
 	}
 	/* Stop the flow now rather than in a few seconds. */
-	set_deadline(c->st.watch_fd, 0);
+	set_deadline(c->st.maps.watch, 0);
 	ring_buffer__free(rb);
 	return ret;
 }
@@ -187,13 +187,13 @@ int watch_main(int argc, char **argv)
 	struct watcher w = { 0 };
 	struct status_opts o;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct ks_ctx c;
+	struct ks_ctx c = KS_CTX_INIT;
 	int ret = 1;
 
 	if (parse_status_args(argc, argv, &o))
 		return 2;
 	/* No lock: watching runs for long and changes nothing but its deadline. */
-	if (ctx_open(&c, o.cgroup, false))
+	if (ctx_check() || ctx_open(&c, o.cgroup, false))
 		goto out;
 	if (!c.found) {
 		err("not attached: nothing to watch");

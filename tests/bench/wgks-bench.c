@@ -219,8 +219,8 @@ static int cmd_fill(int argc, char **argv)
 		return 2;
 	if (cookie_of(argv[1], &netns) || find_attached(argv[0], &st))
 		goto out;
-	if (add_fake_namespaces(st.policy_fd, ns - 1) ||
-	    add_prefixes(st.allow4_fd, netns, prefixes))
+	if (add_fake_namespaces(st.maps.policy, ns - 1) ||
+	    add_prefixes(st.maps.allow4, netns, prefixes))
 		goto out;
 	ret = 0;
 out:
@@ -238,8 +238,8 @@ static int cmd_unfill(int argc, char **argv)
 		return 2;
 	if (cookie_of(argv[1], &netns) || find_attached(argv[0], &st))
 		goto out;
-	del_fake_namespaces(st.policy_fd);
-	del_prefixes(st.allow4_fd, netns);
+	del_fake_namespaces(st.maps.policy);
+	del_prefixes(st.maps.allow4, netns);
 	ret = 0;
 out:
 	ks_close(&st);
@@ -525,24 +525,24 @@ static int set_config(struct bench_env *e, const struct config *c)
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 	struct prefix lan;
 
-	del_fake_namespaces(e->st.policy_fd);
-	del_prefixes(e->st.allow4_fd, e->netns);
+	del_fake_namespaces(e->st.maps.policy);
+	del_prefixes(e->st.maps.allow4, e->netns);
 	for (int i = 0; lan_prefixes[i]; i++) {
 		parse_prefix(lan_prefixes[i], &lan);
 		allow_key(e->netns, &lan, key);
-		bpf_map_delete_elem(lan.family == 4 ? e->st.allow4_fd : e->st.allow6_fd, key);
+		bpf_map_delete_elem(lan.family == 4 ? e->st.maps.allow4 : e->st.maps.allow6, key);
 		if (c->allow_lan &&
-		    bpf_map_update_elem(lan.family == 4 ? e->st.allow4_fd : e->st.allow6_fd, key,
+		    bpf_map_update_elem(lan.family == 4 ? e->st.maps.allow4 : e->st.maps.allow6, key,
 					&owners, BPF_ANY))
 			return -1;
 	}
 	snprintf(pol.tunnels[0].name, sizeof(pol.tunnels[0].name), "tun0");
 	pol.tunnels[0].ifindex = e->tun_ifindex;
 	pol.tunnels[0].fwmark = TEST_FWMARK;
-	if (bpf_map_update_elem(e->st.policy_fd, &e->netns, &pol, BPF_ANY))
+	if (bpf_map_update_elem(e->st.maps.policy, &e->netns, &pol, BPF_ANY))
 		return -1;
-	return add_fake_namespaces(e->st.policy_fd, c->namespaces - 1) ||
-	       add_prefixes(e->st.allow4_fd, e->netns, c->prefixes);
+	return add_fake_namespaces(e->st.maps.policy, c->namespaces - 1) ||
+	       add_prefixes(e->st.maps.allow4, e->netns, c->prefixes);
 }
 
 /* One path: median ns of ROUNDS runs, each REPEAT times. */
@@ -575,7 +575,7 @@ static int cmd_testrun(int argc, char **argv)
 	if (repeat < 1 || rounds < 1 || rounds > 64)
 		return 2;
 	if (make_namespaces(&e) || ks_load(&e.st) || netns_current_id(&e.netns) ||
-	    ks_counters_index(&e.st, e.netns, &e.counters) < 0)
+	    ks_counters_index(&e.st.maps, e.netns, &e.counters) < 0)
 		goto out;
 	e.empty = empty_bpf__open_and_load();
 	if (!e.empty) {
@@ -585,7 +585,7 @@ static int cmd_testrun(int argc, char **argv)
 	empty_fd = bpf_program__fd(e.empty->progs.wgksbench_empty);
 	printf("{\"variant\": \"%s\", \"program\": \"%s\", \"repeat\": %d, \"rounds\": %d, "
 	       "\"configs\": [",
-	       variant_name(e.st.variant), ks_prog_name(&e.st), repeat, rounds);
+	       e.st.variant->name, ks_prog_name(&e.st), repeat, rounds);
 	for (size_t c = 0; c < NCONFIGS; c++) {
 		if (set_config(&e, &configs[c])) {
 			err("cannot set up \"%s\": %s", configs[c].name, strerror(errno));
@@ -603,7 +603,7 @@ static int cmd_testrun(int argc, char **argv)
 				continue;
 			/* The two interleaved, so that drifts hit both alike. */
 			empty = measure(&e, empty_fd, p, repeat, rounds);
-			wgks = measure(&e, e.st.prog_fd, p, repeat, rounds);
+			wgks = measure(&e, e.st.egress_fd, p, repeat, rounds);
 			if (empty < 0 || wgks < 0) {
 				err("BPF_PROG_TEST_RUN failed: %s", strerror(errno));
 				goto out;

@@ -17,7 +17,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <net/if.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -74,13 +73,13 @@ static int run(struct variant_state *vs, const struct pkt *p, uint32_t ifindex, 
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = p->len,
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
 
-	assert_int_equal(bpf_prog_test_run_opts(vs->st.prog_fd, &opts), 0);
+	assert_int_equal(bpf_prog_test_run_opts(vs->st.egress_fd, &opts), 0);
 	return (int)opts.retval;
 }
 
 static void counters(struct variant_state *vs, struct wgks_counters *c)
 {
-	assert_int_equal(ks_read_counters(vs->st.stats_fd, &vs->counters, c), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.stats, vs->counters, c), 0);
 }
 
 /* Run P; expect VERDICT, and exactly one more packet (and its bytes) under REASON. */
@@ -145,26 +144,6 @@ static int drop_namespaces(void **state)
 	return 0;
 }
 
-/* The first kernel each variant runs on (see enum wgks_variant). */
-static int variant_min_kernel(const char *variant)
-{
-	if (!strcmp(variant, "cookie"))
-		return 615;
-	if (!strcmp(variant, "kctx"))
-		return 602;
-	return 514;
-}
-
-static int kernel_at_least(int want)
-{
-	struct utsname u;
-	int major, minor;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return 0;
-	return major * 100 + minor >= want;
-}
-
 static int load(void **state, const char *variant)
 {
 	struct variant_state *vs;
@@ -181,7 +160,7 @@ static int load(void **state, const char *variant)
 		free(vs);
 		*state = NULL;
 		/* Older kernels may refuse it (the test says SKIP); newer ones must not. */
-		return kernel_at_least(variant_min_kernel(variant)) ? -1 : 0;
+		return kernel_version() >= variant_by_name(variant)->min_kernel ? -1 : 0;
 	}
 	/*
 	 * cookie and probe relocate against the minimal BTF (loader/corebtf.c):
@@ -206,9 +185,9 @@ checked:
 	strcpy(pol.tunnels[0].name, "wgkstun");
 	pol.tunnels[0].ifindex = tun_ifindex;
 	pol.tunnels[0].fwmark = FWMARK;
-	assert_int_equal(ks_counters_index(&vs->st, vs->netns, &vs->counters), 1);
+	assert_int_equal(ks_counters_index(&vs->st.maps, vs->netns, &vs->counters), 1);
 	pol.counters = vs->counters;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_ANY), 0);
 	*state = vs;
 	return 0;
 }
@@ -245,12 +224,12 @@ static struct variant_state *need(void **state)
 
 static void get_policy(struct variant_state *vs, struct wgks_policy *pol)
 {
-	assert_int_equal(bpf_map_lookup_elem(vs->st.policy_fd, &vs->netns, pol), 0);
+	assert_int_equal(bpf_map_lookup_elem(vs->st.maps.policy, &vs->netns, pol), 0);
 }
 
 static void put_policy(struct variant_state *vs, const struct wgks_policy *pol)
 {
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, pol, BPF_EXIST), 0);
 }
 
 static void set_flags(struct variant_state *vs, uint32_t flags)
@@ -272,9 +251,9 @@ static void endpoint_entry(struct variant_state *vs, uint64_t netns, const char 
 	assert_true(parse_endpoint(ep, &e));
 	endpoint_key(netns, &e, &k);
 	if (del)
-		assert_int_equal(bpf_map_delete_elem(vs->st.endpoints_fd, &k), 0);
+		assert_int_equal(bpf_map_delete_elem(vs->st.maps.endpoints, &k), 0);
 	else
-		assert_int_equal(bpf_map_update_elem(vs->st.endpoints_fd, &k, &owners, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(vs->st.maps.endpoints, &k, &owners, BPF_ANY), 0);
 }
 
 /* Add (or with del, remove) an allowed prefix of NETNS. */
@@ -287,7 +266,7 @@ static void allow_entry(struct variant_state *vs, uint64_t netns, const char *ci
 
 	assert_true(parse_prefix(cidr, &p));
 	allow_key(netns, &p, key);
-	fd = p.family == 4 ? vs->st.allow4_fd : vs->st.allow6_fd;
+	fd = p.family == 4 ? vs->st.maps.allow4 : vs->st.maps.allow6;
 	if (del)
 		assert_int_equal(bpf_map_delete_elem(fd, key), 0);
 	else
@@ -415,13 +394,13 @@ static void test_tunnel_gone_stays_blocked(void **state)
 	struct wgks_policy pol;
 
 	/* The interface is deleted and comes back with a new ifindex. */
-	assert_int_equal(bpf_map_lookup_elem(vs->st.policy_fd, &vs->netns, &pol), 0);
+	assert_int_equal(bpf_map_lookup_elem(vs->st.maps.policy, &vs->netns, &pol), 0);
 	pol.tunnels[0].ifindex = 999999;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
 	expect(vs, "v4 via recreated tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	pol.tunnels[0].ifindex = tun_ifindex;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
 	expect(vs, "v4 via re-attached tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
 	       PASS, WGKS_REASON_TUNNEL);
 }
@@ -431,24 +410,24 @@ static void test_second_tunnel(void **state)
 	struct variant_state *vs = need(state);
 	struct wgks_policy pol;
 
-	assert_int_equal(bpf_map_lookup_elem(vs->st.policy_fd, &vs->netns, &pol), 0);
+	assert_int_equal(bpf_map_lookup_elem(vs->st.maps.policy, &vs->netns, &pol), 0);
 	pol.ntunnels = 2;
 	strcpy(pol.tunnels[1].name, "wgksphy");
 	pol.tunnels[1].ifindex = phy_ifindex;
 	pol.tunnels[1].fwmark = 0x1234;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
 	expect(vs, "via second tunnel", udp4("198.18.0.1", 443), phy_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
 	expect(vs, "second tunnel's mark", udp4("198.18.0.1", 443), other_ifindex,
 	       0x1234, PASS, WGKS_REASON_FWMARK);
 	/* A tunnel without a fwmark must not pass every unmarked packet. */
 	pol.tunnels[1].fwmark = 0;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
 	expect(vs, "unmarked, tunnel without fwmark", udp4("198.18.0.1", 443),
 	       other_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	/* Entries past ntunnels are not consulted. */
 	pol.ntunnels = 1;
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_EXIST), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
 	expect(vs, "past ntunnels", udp4("198.18.0.1", 443), phy_ifindex, 0x1234, DROP,
 	       WGKS_REASON_BLOCKED);
 }
@@ -458,15 +437,14 @@ static void test_row1_unmanaged_namespace(void **state)
 	struct variant_state *vs = need(state);
 	struct wgks_counters before, after, mine_before, mine_after;
 	struct pkt p = udp4("198.18.0.1", 443);
-	uint32_t zero = 0;
 	int verdict;
 
 	counters(vs, &mine_before);
-	assert_int_equal(ks_read_counters(vs->st.unmanaged_fd, &zero, &before), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &before), 0);
 	assert_int_equal(setns(ns_other, CLONE_NEWNET), 0);
 	verdict = run(vs, &p, 1, 0);
 	assert_int_equal(setns(ns_managed, CLONE_NEWNET), 0);
-	assert_int_equal(ks_read_counters(vs->st.unmanaged_fd, &zero, &after), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &after), 0);
 	counters(vs, &mine_after);
 	assert_int_equal(verdict, PASS);
 	assert_int_equal(after.packets[WGKS_REASON_UNMANAGED] -
@@ -653,12 +631,12 @@ static void test_counters_index(void **state)
 	struct wgks_counters *dirty, sum;
 	uint32_t idx;
 
-	assert_int_equal(ks_counters_index(&vs->st, vs->netns, &idx), 0);
+	assert_int_equal(ks_counters_index(&vs->st.maps, vs->netns, &idx), 0);
 	assert_int_equal(idx, vs->counters);
-	assert_int_equal(ks_counters_index(&vs->st, other_ns, &other.counters), 1);
+	assert_int_equal(ks_counters_index(&vs->st.maps, other_ns, &other.counters), 1);
 	assert_int_not_equal(other.counters, vs->counters);
-	assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &other_ns, &other, BPF_NOEXIST), 0);
-	assert_int_equal(ks_counters_index(&vs->st, other_ns, &idx), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &other_ns, &other, BPF_NOEXIST), 0);
+	assert_int_equal(ks_counters_index(&vs->st.maps, other_ns, &idx), 0);
 	assert_int_equal(idx, other.counters);
 
 	assert_true(ncpus > 0);
@@ -666,12 +644,12 @@ static void test_counters_index(void **state)
 	assert_non_null(dirty);
 	for (int c = 0; c < ncpus; c++)
 		dirty[c].packets[WGKS_REASON_BLOCKED] = 5;
-	assert_int_equal(bpf_map_update_elem(vs->st.stats_fd, &other.counters, dirty, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.stats, &other.counters, dirty, BPF_ANY), 0);
 	free(dirty);
-	assert_int_equal(bpf_map_delete_elem(vs->st.policy_fd, &other_ns), 0);
-	assert_int_equal(ks_counters_index(&vs->st, third_ns, &idx), 1);
+	assert_int_equal(bpf_map_delete_elem(vs->st.maps.policy, &other_ns), 0);
+	assert_int_equal(ks_counters_index(&vs->st.maps, third_ns, &idx), 1);
 	assert_int_equal(idx, other.counters);
-	assert_int_equal(ks_read_counters(vs->st.stats_fd, &idx, &sum), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.stats, idx, &sum), 0);
 	assert_int_equal(sum.packets[WGKS_REASON_BLOCKED], 0);
 }
 
@@ -680,7 +658,7 @@ static void test_policy_removed_passes(void **state)
 	struct variant_state *vs = need(state);
 	struct pkt p = udp4("198.18.0.1", 443);
 
-	assert_int_equal(bpf_map_delete_elem(vs->st.policy_fd, &vs->netns), 0);
+	assert_int_equal(bpf_map_delete_elem(vs->st.maps.policy, &vs->netns), 0);
 	assert_int_equal(run(vs, &p, phy_ifindex, 0), PASS);
 }
 
@@ -713,7 +691,7 @@ static void *churn_policies(void *arg)
 	uint64_t keys[CROWD];
 	uint32_t n;
 
-	if (bpf_map_lookup_elem(c->vs->st.policy_fd, &c->vs->netns, &pol))
+	if (bpf_map_lookup_elem(c->vs->st.maps.policy, &c->vs->netns, &pol))
 		return NULL;
 	for (int i = 0; i < CROWD; i++) {
 		keys[i] = crowd_cookie(i);
@@ -722,13 +700,13 @@ static void *churn_policies(void *arg)
 	while (!atomic_load(&c->stop)) {
 		/* In front of ours in the buckets they share, then ours rewritten. */
 		n = CROWD;
-		if (bpf_map_update_batch(c->vs->st.policy_fd, keys, others, &n, NULL))
+		if (bpf_map_update_batch(c->vs->st.maps.policy, keys, others, &n, NULL))
 			break;
 		pol.tunnels[0].fwmark = (uint32_t)(FWMARK + (c->writes & 1));
-		if (ks_write_policy(&c->vs->st, c->vs->netns, &pol))
+		if (ks_policy_write(&c->vs->st.maps, c->vs->netns, &pol))
 			break;
 		n = CROWD;
-		bpf_map_delete_batch(c->vs->st.policy_fd, keys, &n, NULL);
+		bpf_map_delete_batch(c->vs->st.maps.policy, keys, &n, NULL);
 		c->writes++;
 		atomic_store(&c->done, c->writes);
 	}
@@ -741,7 +719,6 @@ static void test_rewrite_never_unmanaged(void **state)
 	struct pkt p = udp4("198.18.0.1", 443);
 	struct wgks_counters before, after, cbefore, cafter;
 	struct churn c = { .vs = vs };
-	uint32_t zero = 0;
 	long runs = 0;
 	pthread_t t;
 
@@ -751,9 +728,9 @@ static void test_rewrite_never_unmanaged(void **state)
 	for (int i = 0; i < CROWD; i++) {
 		uint64_t k = crowd_cookie(i);
 
-		assert_int_equal(bpf_map_update_elem(vs->st.policy_fd, &k, &other, BPF_NOEXIST), 0);
+		assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &k, &other, BPF_NOEXIST), 0);
 	}
-	assert_int_equal(ks_read_counters(vs->st.unmanaged_fd, &zero, &before), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &before), 0);
 	counters(vs, &cbefore);
 	assert_int_equal(pthread_create(&t, NULL, churn_policies, &c), 0);
 	/*
@@ -766,12 +743,12 @@ static void test_rewrite_never_unmanaged(void **state)
 		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p.b, .data_size_in = p.len,
 			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 5000);
 
-		assert_int_equal(bpf_prog_test_run_opts(vs->st.prog_fd, &opts), 0);
+		assert_int_equal(bpf_prog_test_run_opts(vs->st.egress_fd, &opts), 0);
 		runs += 5000;
 	}
 	atomic_store(&c.stop, true);
 	pthread_join(t, NULL);
-	assert_int_equal(ks_read_counters(vs->st.unmanaged_fd, &zero, &after), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &after), 0);
 	counters(vs, &cafter);
 	print_message("%ld runs, %ld policy rewrites: %llu passed as unmanaged, %llu blocked\n",
 		      runs, c.writes,
@@ -797,7 +774,7 @@ static int fresh_policy(void **state)
 	pol.tunnels[0].ifindex = tun_ifindex;
 	pol.tunnels[0].fwmark = FWMARK;
 	pol.counters = vs->counters;
-	return bpf_map_update_elem(vs->st.policy_fd, &vs->netns, &pol, BPF_ANY) ? -1 : 0;
+	return bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_ANY) ? -1 : 0;
 }
 
 #define TEST(t) cmocka_unit_test_setup(t, fresh_policy)

@@ -51,6 +51,8 @@ check "the dispatcher hook runs the installed binary by default" \
 	grep -q 'WGKS_BPF:-/usr/sbin/wgks-bpf}' "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
 check "no @placeholder@ is left in what was installed" sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/etc'"
 check "man -l renders the page" sh -c "man -l '$DEST/usr/share/man/man8/wgks-bpf.8' | grep -q lockdown"
+check "the man page names the binary's version" sh -c \
+	"grep -qF \"\\\"\$('$DEST/usr/sbin/wgks-bpf' --version)\\\"\" '$DEST/usr/share/man/man8/wgks-bpf.8'"
 if command -v systemd-analyze >/dev/null; then
 	for unit in wgks-bpf-lockdown.service wgks-bpf@.service; do
 		# Only the binary's absence under DESTDIR may be reported.

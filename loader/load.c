@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Loading fresh programs: the one variant variant_choose() picked, with
+ * CO-RE relocations against the minimal BTF of this boot (corebtf.c) unless
+ * it needs the kernel's whole BTF anyway.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "corebtf.h"
+#include "log.h"
+#include "state.h"
+
+const char *ks_prog_name(const struct ks_state *st)
+{
+	static const char *const names[WGKS_VARIANT_MAX] = {
+		[WGKS_VARIANT_COOKIE] = "wgks_eg_cookie",
+		[WGKS_VARIANT_KCTX] = "wgks_eg_kctx",
+		[WGKS_VARIANT_PROBE] = "wgks_eg_probe",
+	};
+
+	return st->variant ? names[st->variant->id] : "?";
+}
+
+int ks_kernel_check(void)
+{
+	int min = variant_min_kernel(), have = kernel_version();
+	struct utsname u;
+
+	if (have && have < min) {
+		uname(&u);
+		err("kernel %s is too old: wgks-bpf needs Linux %d.%d or newer", u.release,
+		    min / 100, min % 100);
+		return -1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		err("kernel has no BTF (/sys/kernel/btf/vmlinux: %s): it needs "
+		    "CONFIG_DEBUG_INFO_BTF=y", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Load variant V; CORE_BTF: the BTF for CO-RE relocations, NULL for the kernel's. 0 or -1. */
+static int load_variant(struct ks_state *st, const struct variant *v, const char *core_btf)
+{
+	struct ks_object o;
+
+	if (v->open(&o, core_btf))
+		return -1;
+	if (bpf_object__load(o.obj)) {
+		o.destroy(o.skel);
+		return -1;
+	}
+	st->own = o;
+	st->variant = v;
+	st->core_btf_min = core_btf != NULL;
+	st->egress_fd = bpf_program__fd(o.egress);
+	st->sockops_fd = bpf_program__fd(o.sockops);
+	o.maps(o.skel, &st->maps);
+	debug("kernel accepted the %s variant (%s BTF)", v->name,
+	      core_btf ? "minimal" : "the kernel's");
+	return 0;
+}
+
+/*
+ * Variant V, with the minimal BTF where it serves; should that fail, once
+ * more with the kernel's BTF, and if that loads, the minimal BTF was wrong:
+ * it is built anew. 0, or -1 if V does not load at all.
+ */
+static int load_with_btf(struct ks_state *st, const struct variant *v)
+{
+	char core[PATH_MAX_CORE];
+	bool min = !v->whole_btf && corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
+
+	if (min && load_variant(st, v, core) == 0)
+		return 0;
+	if (load_variant(st, v, NULL))
+		return -1;
+	if (min)
+		corebtf_path(COREBTF_DIR, true, core, sizeof(core));
+	return 0;
+}
+
+int ks_load(struct ks_state *st)
+{
+	const struct variant *v = variant_choose();
+	bool forced = getenv("WGKS_VARIANT") && *getenv("WGKS_VARIANT");
+
+	if (!v)
+		return -1;
+	if (load_with_btf(st, v) == 0)
+		return 0;
+	debug("kernel refused the %s variant", v->name);
+	/* The probe was wrong (a backport, a missing config): the ones after it. */
+	for (int i = v->id + 1; !forced && i < WGKS_VARIANT_MAX; i++) {
+		if (load_with_btf(st, &variants[i]) == 0)
+			return 0;
+		debug("kernel refused the %s variant", variants[i].name);
+	}
+	err("this kernel refused %s of the program (run with --verbose to see why): it "
+	    "needs cgroup BPF, BTF and CO-RE support (Linux %d.%d+)",
+	    forced ? "the forced variant" : "every variant", variant_min_kernel() / 100,
+	    variant_min_kernel() % 100);
+	return -1;
+}
+
+void ks_close(struct ks_state *st)
+{
+	if (st->own.skel) {
+		/* The object owns the fds. */
+		st->own.destroy(st->own.skel);
+	} else {
+		if (st->egress_fd >= 0)
+			close(st->egress_fd);
+		if (st->sockops_fd >= 0)
+			close(st->sockops_fd);
+		ks_maps_close(&st->maps);
+	}
+	*st = (struct ks_state)KS_STATE_INIT;
+}
