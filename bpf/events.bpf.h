@@ -37,19 +37,23 @@ static __always_inline bool take_token(struct wgks_evlimit *l, __u64 now)
 static __always_inline void read_source(struct __sk_buff *skb, struct wgks_event *e, __u32 l4)
 {
 	if (e->family == 4)
-		bpf_skb_load_bytes(skb, offsetof(struct iphdr, saddr), e->saddr, sizeof(__be32));
+		load_net(skb, offsetof(struct iphdr, saddr), e->saddr, sizeof(__be32));
 	else
-		bpf_skb_load_bytes(skb, offsetof(struct ipv6hdr, saddr), e->saddr,
+		load_net(skb, offsetof(struct ipv6hdr, saddr), e->saddr,
 				   sizeof(struct in6_addr));
 	/* TCP's source port stands where UDP's does. */
 	if (l4 && (e->proto == IPPROTO_UDP || e->proto == IPPROTO_TCP))
-		bpf_skb_load_bytes(skb, l4 + offsetof(struct udphdr, source), &e->sport,
+		load_net(skb, l4 + offsetof(struct udphdr, source), &e->sport,
 				   sizeof(e->sport));
 }
 
-/* D is the packet as wgks_off_route() read it; family 0 if it did not need to. */
+/*
+ * D is the packet as the caller read it; family 0 if it did not need to.
+ * REASON: BLOCKED (a socket's, at the cgroup hook), FORWARD or KERNEL (at
+ * the backstop).
+ */
 static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, __u32 index,
-					   struct dest *d)
+					   struct dest *d, enum wgks_reason reason)
 {
 	__u32 zero = 0;
 	struct wgks_watch *w = bpf_map_lookup_elem(&wgks_watch, &zero);
@@ -76,6 +80,8 @@ static __always_inline void report_blocked(struct __sk_buff *skb, __u64 netns, _
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
 	e->uid = bpf_get_socket_uid(skb);
 	e->ifindex = skb->ifindex;
+	e->ingress_ifindex = skb->ingress_ifindex;
+	e->reason = (__u8)reason;
 	e->len = skb->len;
 	e->suppressed = l->suppressed;
 	l->suppressed = 0;

@@ -57,15 +57,17 @@ static __always_inline void socket_dest(struct bpf_sock_ops *skops, struct dest 
 static __always_inline int fail_fast(struct bpf_sock_ops *skops, __u64 netns, __u32 ifindex,
 				     __u32 mark)
 {
-	struct wgks_policy *p = bpf_map_lookup_elem(&wgks_policy, &netns);
+	struct wgks_policy *pol = bpf_map_lookup_elem(&wgks_policy, &netns);
+	const struct wgks_rules *p = pol ? &pol->rules : NULL;
 	struct bpf_sock *sk = skops->sk;
 	struct wgks_failfast *ff;
 	struct dest d = {};
 
-	if (!p || !ifindex || !sk || decide_route(p, ifindex, mark) != WGKS_REASON_BLOCKED)
+	if (!p || !ifindex || !sk || decide_device(p, ifindex) != WGKS_REASON_BLOCKED ||
+	    decide_mark(skops, p, mark) != WGKS_REASON_BLOCKED || is_internal(p->counters, ifindex))
 		return 1;
 	socket_dest(skops, &d);
-	if (decide_dest(p->flags, netns, &d) != WGKS_REASON_BLOCKED)
+	if (decide_dest(p, netns, &d, 0, 0) != WGKS_REASON_BLOCKED)
 		return 1;
 	ff = bpf_sk_storage_get(&wgks_failfast, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!ff)

@@ -2,8 +2,9 @@
 /*
  * The few kernel structures the programs read, for CO-RE: only the fields
  * used, matched by name against the running kernel's BTF at load time.
- * loader/corebtf.c lists the same fields (core_fields[]): the minimal BTF
- * it builds for libbpf must hold every one read here.
+ * loader/corebtf.c lists those the cookie and probe variants read
+ * (core_fields[]): the minimal BTF it builds for libbpf must hold each of
+ * them. The kctx variant relocates against the kernel's whole BTF.
  */
 #ifndef WGKS_KERNEL_BPF_H
 #define WGKS_KERNEL_BPF_H
@@ -22,6 +23,7 @@ struct sock_common {
 
 struct net_device {
 	int ifindex;
+	possible_net_t nd_net;
 } __attribute__((preserve_access_index));
 
 struct dst_entry {
@@ -36,6 +38,7 @@ struct sock {
 
 struct sk_buff {
 	struct sock *sk;
+	struct net_device *dev;
 } __attribute__((preserve_access_index));
 
 struct bpf_sock_ops_kern {
@@ -43,16 +46,22 @@ struct bpf_sock_ops_kern {
 } __attribute__((preserve_access_index));
 
 /*
- * A socket pointer as a plain number. The verifier forbids arithmetic on
- * socket pointers, but CO-RE probe reads walk from an address.
+ * A pointer as a plain number: the verifier forbids arithmetic on socket
+ * and context pointers, but CO-RE probe reads walk from an address. (The
+ * context of a tc program is the kernel's sk_buff itself.)
  */
-static __always_inline struct sock *sock_addr(struct bpf_sock *bsk)
+static __always_inline void *kernel_addr(const void *ptr)
 {
-	volatile __u64 holder = (__u64)(long)bsk;
+	volatile __u64 holder = (__u64)(long)ptr;
 	__u64 addr = 0;
 
 	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&holder);
-	return (struct sock *)(long)addr;
+	return (void *)(long)addr;
+}
+
+static __always_inline struct sock *sock_addr(struct bpf_sock *bsk)
+{
+	return kernel_addr(bsk);
 }
 
 #endif

@@ -23,7 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include "wgks.h"
 #include "kernel.bpf.h"
-#include "verdict.bpf.h"
+#include "backstop.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -47,6 +47,33 @@ int wgks_eg_probe(struct __sk_buff *skb)
 	if (!bsk)
 		return verdict(skb, 0);
 	return verdict(skb, BPF_CORE_READ(sock_addr(bsk), __sk_common.skc_net.net, net_cookie));
+}
+
+/*
+ * The backstop (backstop.bpf.h): the namespace is the device's, read with
+ * CO-RE probe reads from the context, which in tc is the kernel's sk_buff
+ * (bpf_get_netns_cookie() there gives the socket's namespace, or the
+ * host's). Packets the cgroup program passed never get here. The cookie
+ * variant uses the same reads: a kfunc would make this object need the
+ * kernel's whole BTF.
+ */
+static __always_inline __u64 device_netns_probe(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb = kernel_addr(skb);
+
+	return BPF_CORE_READ(kskb, dev, nd_net.net, net_cookie);
+}
+
+SEC("tc")
+int wgks_tc_cookie(struct __sk_buff *skb)
+{
+	return judged(skb) ? TC_ACT_OK : backstop(skb, device_netns_probe(skb));
+}
+
+SEC("tc")
+int wgks_tc_probe(struct __sk_buff *skb)
+{
+	return judged(skb) ? TC_ACT_OK : backstop(skb, device_netns_probe(skb));
 }
 
 /*

@@ -15,7 +15,7 @@
 #include <bpf/bpf_endian.h>
 #include "wgks.h"
 #include "kernel.bpf.h"
-#include "verdict.bpf.h"
+#include "backstop.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -28,10 +28,22 @@ int wgks_eg_kctx(struct __sk_buff *skb)
 	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	struct sock *sk = kskb->sk;
 
-	/* The hook runs only for full sockets; no socket means no verdict. */
+	/* The hook runs only for full sockets; without one, the host's policy (none). */
 	if (!sk)
 		return verdict(skb, 0);
 	return verdict(skb, sk->__sk_common.skc_net.net->net_cookie);
+}
+
+/* The backstop (backstop.bpf.h): the device's namespace, through the kernel context. */
+SEC("tc")
+int wgks_tc_kctx(struct __sk_buff *skb)
+{
+	struct sk_buff *kskb;
+
+	if (judged(skb))
+		return TC_ACT_OK;
+	kskb = bpf_cast_to_kern_ctx(skb);
+	return backstop(skb, kskb->dev->nd_net.net->net_cookie);
 }
 
 /* Fail fast (failfast.bpf.h): the route through the kernel context. */

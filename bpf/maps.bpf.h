@@ -63,6 +63,26 @@ struct {
 	__type(value, struct wgks_owners);
 } wgks_allow6 SEC(".maps");
 
+/*
+ * Row 2's proof that a device is the protected tunnel, and each namespace's
+ * loopback (WGKS_DEV_KEY): a devmap holds its devices by reference and the
+ * kernel removes an entry when its device goes. The value is the ifindex.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, WGKS_MAX_NETNS * (WGKS_MAX_TUNNELS + 1));
+	__type(key, __u32);
+	__type(value, __u32);
+} wgks_devices SEC(".maps");
+
+/* Local bridges of containers and VMs (WGKS_INTERNAL_KEY): traffic to them stays on the host. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, WGKS_MAX_INTERNAL);
+	__type(key, __u32);
+	__type(value, __u32);
+} wgks_internal SEC(".maps");
+
 /* Fail fast: connecting sockets whose route looked blocked (failfast.bpf.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Reading what the policy needs from an outgoing packet, through the UAPI
- * headers' named fields. In a cgroup_skb program the data starts at the
- * network header.
+ * headers' named fields, from its network header on (load_net()).
  */
 #ifndef WGKS_PACKET_BPF_H
 #define WGKS_PACKET_BPF_H
@@ -33,6 +32,15 @@ struct ipv6_frag_hdr {
 /* IPv4 options: at most 40 bytes, so at most 40 of them. */
 #define MAX_IPV4_OPTIONS 40
 
+/*
+ * Read LEN bytes at OFF from the network header: where the packet starts
+ * for the cgroup program, past the link-layer header for the backstop at tc.
+ */
+static __always_inline long load_net(struct __sk_buff *skb, __u32 off, void *to, __u32 len)
+{
+	return bpf_skb_load_bytes_relative(skb, off, to, len, BPF_HDR_START_NET);
+}
+
 /* Where a packet goes: what rows 5 to 7 look at. */
 struct dest {
 	__u8 family; /* 4 or 6 */
@@ -40,6 +48,7 @@ struct dest {
 	__be16 port; /* destination port of TCP or UDP; 0 if none or unknown */
 	__u8 addr[16];
 	__u32 l4_off;       /* where the transport header starts; 0 if unknown */
+	__u8 hoplimit;      /* IPv4 TTL, IPv6 hop limit */
 	bool link_upkeep;   /* row 5: IPv6 NDP or MLD, see ipv6_link_upkeep() */
 	/*
 	 * The header's destination is only the first hop: IPv4 loose or
@@ -67,7 +76,7 @@ __noinline int ipv4_source_routed(struct __sk_buff *skb, __u32 optlen)
 
 		if (off >= optlen)
 			break;
-		if (bpf_skb_load_bytes(skb, sizeof(struct iphdr) + off, opt, 1))
+		if (load_net(skb, sizeof(struct iphdr) + off, opt, 1))
 			return true; /* unreadable options: assume the worst */
 		if (opt[0] == IPOPT_END)
 			break;
@@ -77,7 +86,7 @@ __noinline int ipv4_source_routed(struct __sk_buff *skb, __u32 optlen)
 		}
 		if (opt[0] == IPOPT_LSRR || opt[0] == IPOPT_SSRR)
 			return true;
-		if (bpf_skb_load_bytes(skb, sizeof(struct iphdr) + off, opt, 2) || opt[1] < 2)
+		if (load_net(skb, sizeof(struct iphdr) + off, opt, 2) || opt[1] < 2)
 			return true; /* malformed */
 		off += opt[1];
 	}
@@ -90,10 +99,11 @@ static __always_inline bool parse_ipv4(struct __sk_buff *skb, struct dest *d)
 	struct iphdr ip;
 	__u32 ihl;
 
-	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+	if (load_net(skb, 0, &ip, sizeof(ip)))
 		return false;
 	d->family = 4;
 	d->proto = ip.protocol;
+	d->hoplimit = ip.ttl;
 	__builtin_memcpy(d->addr, &ip.daddr, sizeof(ip.daddr));
 	ihl = ip.ihl * 4;
 	if (ihl > sizeof(ip))
@@ -103,7 +113,7 @@ static __always_inline bool parse_ipv4(struct __sk_buff *skb, struct dest *d)
 		return true;
 	d->l4_off = ihl;
 	if ((d->proto == IPPROTO_UDP || d->proto == IPPROTO_TCP) &&
-	    bpf_skb_load_bytes(skb, ihl + offsetof(struct udphdr, dest), &d->port, sizeof(d->port)))
+	    load_net(skb, ihl + offsetof(struct udphdr, dest), &d->port, sizeof(d->port)))
 		d->port = 0;
 	return true;
 }
@@ -119,7 +129,7 @@ static __always_inline bool ipv6_link_upkeep(struct __sk_buff *skb, __u32 off, _
 {
 	__u8 type;
 
-	if (bpf_skb_load_bytes(skb, off + offsetof(struct icmp6hdr, icmp6_type), &type,
+	if (load_net(skb, off + offsetof(struct icmp6hdr, icmp6_type), &type,
 			       sizeof(type)))
 		return false;
 	if (type >= NDP_FIRST_TYPE && type <= NDP_LAST_TYPE)
@@ -138,9 +148,10 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 	bool only_one_hbh = true; /* what may stand before NDP or MLD */
 	__u8 next;
 
-	if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+	if (load_net(skb, 0, &ip, sizeof(ip)))
 		return false;
 	d->family = 6;
+	d->hoplimit = ip.hop_limit;
 	__builtin_memcpy(d->addr, &ip.daddr, sizeof(ip.daddr));
 	next = ip.nexthdr;
 	for (int i = 0; i < MAX_EXT_HEADERS; i++) {
@@ -156,7 +167,7 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 		if (next == IPPROTO_FRAGMENT) {
 			struct ipv6_frag_hdr frag;
 
-			if (bpf_skb_load_bytes(skb, off, &frag, sizeof(frag)))
+			if (load_net(skb, off, &frag, sizeof(frag)))
 				return true; /* proto stays 0: unknown */
 			if (bpf_ntohs(frag.frag_off) & IPV6_FRAG_OFFSET_MASK)
 				return true; /* non-first fragment: no ports */
@@ -164,7 +175,7 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 			off += sizeof(frag);
 			continue;
 		}
-		if (bpf_skb_load_bytes(skb, off, &ext, sizeof(ext)))
+		if (load_net(skb, off, &ext, sizeof(ext)))
 			return true;
 		/* AH counts its length in 4-byte words less 2, the others in 8-byte ones less 1. */
 		off += next == IPPROTO_AH ? (ext.hdrlen + 2) * 4 : (ext.hdrlen + 1) * 8;
@@ -177,7 +188,7 @@ static __always_inline bool parse_ipv6(struct __sk_buff *skb, struct dest *d)
 	if (next == IPPROTO_ICMPV6 && only_one_hbh)
 		d->link_upkeep = ipv6_link_upkeep(skb, off, ip.hop_limit);
 	if ((next == IPPROTO_UDP || next == IPPROTO_TCP) &&
-	    bpf_skb_load_bytes(skb, off + offsetof(struct udphdr, dest), &d->port, sizeof(d->port)))
+	    load_net(skb, off + offsetof(struct udphdr, dest), &d->port, sizeof(d->port)))
 		d->port = 0;
 	return true;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The policy table of DESIGN.md for a namespace that has a policy: the
- * rows that look at the route (2-4) and those that look at the
- * destination (6-7). Shared by the egress program, which sees packets, and
- * the sock_ops program, which sees connecting sockets.
+ * The policy table of DESIGN.md for a namespace that has a policy, row by
+ * row, shared by the three places that judge: the egress program (packets
+ * of sockets), the sock_ops program (connecting sockets, for fail-fast)
+ * and the backstop (packets no socket hook judged: the kernel's own, and
+ * forwarded ones).
  */
 #ifndef WGKS_POLICY_BPF_H
 #define WGKS_POLICY_BPF_H
@@ -12,6 +13,9 @@
 #include "packet.bpf.h"
 
 #define LOOPBACK_IFINDEX 1
+/* A WireGuard handshake initiation: message type 1, 148 bytes of UDP payload. */
+#define WG_HANDSHAKE_INITIATION 1
+#define WG_HANDSHAKE_INITIATION_LEN 148
 
 /*
  * Name resolution that never passes row 7, even to an allowed prefix: DNS
@@ -25,27 +29,85 @@ static __always_inline bool is_name_resolution(__be16 port)
 	return port == bpf_htons(53) || port == bpf_htons(853) || port == bpf_htons(5355);
 }
 
-/* Rows 2 to 4: the egress device and the mark. BLOCKED if none matches. */
-static __always_inline enum wgks_reason decide_route(const struct wgks_policy *p,
-						     __u32 ifindex, __u32 mark)
+/*
+ * Row 2: IFINDEX is slot SLOT's tunnel, and wgks_devices still holds that
+ * very device: a device that took a deleted tunnel's index is not in it.
+ */
+static __always_inline bool is_tunnel_device(const struct wgks_tunnel *t, __u32 index,
+					     __u32 slot, __u32 ifindex)
 {
-	__u32 n = p->ntunnels;
+	__u32 key = WGKS_DEV_KEY(index, slot);
+	__u32 *dev;
 
+	if (t->ifindex != ifindex)
+		return false;
+	/* Kept by an upgrade from a version without wgks_devices: until attach runs again. */
+	if (t->flags & WGKS_T_NO_DEVICE)
+		return true;
+	dev = bpf_map_lookup_elem(&wgks_devices, &key);
+	return dev && *dev == ifindex;
+}
+
+/* Whether COOKIE is one of the tunnel's WireGuard sockets (0 never is). */
+static __always_inline bool is_wg_socket(const struct wgks_tunnel *t, __u64 cookie)
+{
+	return cookie && (t->sockets[0] == cookie || t->sockets[1] == cookie);
+}
+
+/*
+ * Rows 2 and 4: the egress device, a protected tunnel or loopback. Asked
+ * before row 3, which needs the socket: these two are the common paths,
+ * and both pass. BLOCKED if neither matches.
+ */
+static __always_inline enum wgks_reason decide_device(const struct wgks_rules *p, __u32 ifindex)
+{
+	__u32 n = p->ntunnels, index = p->counters;
+
+	if (ifindex == LOOPBACK_IFINDEX)
+		return WGKS_REASON_LOCAL;
 	for (__u32 i = 0; i < WGKS_MAX_TUNNELS; i++) {
 		if (i >= n)
 			break;
 		/* A free slot has ifindex 0, which no device has. */
-		if (p->tunnels[i].ifindex == ifindex)
+		if (is_tunnel_device(&p->tunnels[i], index, i, ifindex))
 			return WGKS_REASON_TUNNEL;
-		if (mark && p->tunnels[i].fwmark == mark)
-			return WGKS_REASON_FWMARK;
 	}
-	if (ifindex == LOOPBACK_IFINDEX)
-		return WGKS_REASON_LOCAL;
 	return WGKS_REASON_BLOCKED;
 }
 
-/* Row 6: UDP to a peer endpoint of a tunnel whose fwmark is off. */
+/*
+ * Row 3 for a socket (egress: its packet, sock_ops: its connect): its own
+ * mark must be its tunnel's fwmark and the socket WireGuard's own. A mark
+ * alone is not enough: a program on a child cgroup can set it (on the
+ * packet, or on the socket when it is made). CTX is the program's context,
+ * for the socket's cookie, read only when a mark matches.
+ */
+static __always_inline enum wgks_reason decide_mark(void *ctx, const struct wgks_rules *p,
+						    __u32 mark)
+{
+	__u32 n = p->ntunnels;
+	__u64 cookie = 0;
+
+	if (!mark)
+		return WGKS_REASON_BLOCKED;
+	for (__u32 i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		const struct wgks_tunnel *t = &p->tunnels[i];
+
+		if (i >= n)
+			break;
+		if (t->fwmark != mark)
+			continue;
+		if (t->flags & WGKS_T_TRUST_MARK)
+			return WGKS_REASON_FWMARK;
+		if (!cookie)
+			cookie = bpf_get_socket_cookie(ctx);
+		if (is_wg_socket(t, cookie))
+			return WGKS_REASON_FWMARK;
+	}
+	return WGKS_REASON_BLOCKED;
+}
+
+/* Row 6's key: UDP to a peer endpoint of a tunnel whose fwmark is off. */
 static __always_inline bool is_endpoint(__u64 netns, const struct dest *d)
 {
 	struct wgks_endpoint_key k;
@@ -59,6 +121,31 @@ static __always_inline bool is_endpoint(__u64 netns, const struct dest *d)
 	k.port = d->port;
 	__builtin_memcpy(k.addr, d->addr, 16);
 	return bpf_map_lookup_elem(&wgks_endpoints, &k) != NULL;
+}
+
+/*
+ * Who sends: row 6 passes WireGuard's own packets only. A socket's packet
+ * (COOKIE non-zero) must come from a fwmark-off tunnel's socket; a packet
+ * of the kernel's (the in-kernel WireGuard's, no socket judged it) from
+ * such a tunnel's listen port, SPORT.
+ */
+static __always_inline bool is_wireguard_sender(const struct wgks_rules *p, __u64 cookie,
+						__be16 sport)
+{
+	__u32 n = p->ntunnels;
+
+	for (__u32 i = 0; i < WGKS_MAX_TUNNELS; i++) {
+		const struct wgks_tunnel *t = &p->tunnels[i];
+
+		if (i >= n)
+			break;
+		if (t->fwmark || !t->ifindex)
+			continue;
+		if (cookie ? is_wg_socket(t, cookie)
+			   : t->listen_port && bpf_htons(t->listen_port) == sport)
+			return true;
+	}
+	return false;
 }
 
 /* Row 7: an allowed prefix, one longest-prefix lookup; never name resolution. */
@@ -91,15 +178,51 @@ static __always_inline bool is_allowed(__u64 netns, const struct dest *d)
 	return hit != NULL;
 }
 
-/* Rows 6 and 7, for what rows 2 to 5 did not pass. */
-static __always_inline enum wgks_reason decide_dest(__u32 flags, __u64 netns,
-						    const struct dest *d)
+/* Rows 6 and 7, for what rows 2 to 5 did not pass. COOKIE, SPORT: see is_wireguard_sender(). */
+static __always_inline enum wgks_reason decide_dest(const struct wgks_rules *p, __u64 netns,
+						    const struct dest *d, __u64 cookie,
+						    __be16 sport)
 {
-	if ((flags & WGKS_F_ENDPOINTS) && is_endpoint(netns, d))
+	if ((p->flags & WGKS_F_ENDPOINTS) && is_endpoint(netns, d) &&
+	    is_wireguard_sender(p, cookie, sport))
 		return WGKS_REASON_ENDPOINT;
-	if ((flags & WGKS_F_ALLOW) && is_allowed(netns, d))
+	if ((p->flags & WGKS_F_ALLOW) && is_allowed(netns, d))
 		return WGKS_REASON_LAN;
 	return WGKS_REASON_BLOCKED;
+}
+
+/* A local bridge of containers or VMs (wgks_internal): what goes there stays on the host. */
+static __always_inline bool is_internal(__u32 index, __u32 ifindex)
+{
+	__u32 key = WGKS_INTERNAL_KEY(index, ifindex);
+	__u32 *dev;
+
+	if (ifindex >> WGKS_INTERNAL_IFINDEX_BITS)
+		return false;
+	dev = bpf_map_lookup_elem(&wgks_internal, &key);
+	return dev && *dev == ifindex;
+}
+
+/*
+ * A WireGuard handshake initiation (UDP, 148 bytes of payload, type 1):
+ * WireGuard's first packet, which wireguard-go and the kernel send before
+ * wg-quick has set the fwmark and PostUp has run attach. The callers let
+ * it pass only from root's sockets or from the kernel itself.
+ */
+static __always_inline bool is_handshake_initiation(struct __sk_buff *skb, const struct dest *d)
+{
+	struct udphdr udp;
+	__u32 type;
+
+	if (d->proto != IPPROTO_UDP || !d->l4_off || d->source_routed)
+		return false;
+	if (load_net(skb, d->l4_off, &udp, sizeof(udp)) ||
+	    bpf_ntohs(udp.len) != sizeof(udp) + WG_HANDSHAKE_INITIATION_LEN)
+		return false;
+	/* Type 1, then three reserved zero bytes, little-endian as WireGuard writes it. */
+	if (load_net(skb, d->l4_off + sizeof(udp), &type, sizeof(type)))
+		return false;
+	return type == bpf_htonl(WG_HANDSHAKE_INITIATION << 24);
 }
 
 #endif

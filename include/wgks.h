@@ -21,18 +21,31 @@
 /* IFNAMSIZ, without pulling <net/if.h> into BPF code. */
 #define WGKS_IFNAMSIZ 16
 
-/* Why a packet got its verdict: the rows of the policy table in DESIGN.md. */
+/*
+ * Why a packet got its verdict: the rows of the policy table in DESIGN.md,
+ * at the cgroup hook (packets of sockets) and at the backstop below it (tc
+ * egress on the namespace's devices: what the kernel sends on its own, and
+ * what it forwards).
+ */
 enum wgks_reason {
 	WGKS_REASON_UNMANAGED = 0, /* namespace has no policy: pass */
 	WGKS_REASON_TUNNEL,        /* leaves via a protected tunnel: pass */
-	WGKS_REASON_FWMARK,        /* carries a tunnel's fwmark: pass */
+	WGKS_REASON_FWMARK,        /* WireGuard's own packet with its tunnel's fwmark: pass */
 	WGKS_REASON_LOCAL,         /* leaves via loopback: pass */
-	WGKS_REASON_LINK,          /* IPv6 NDP / MLD: pass */
-	WGKS_REASON_ENDPOINT,      /* UDP to a peer endpoint of a tunnel with fwmark off: pass */
-	WGKS_REASON_LAN,           /* to an allowed prefix, not DNS: pass */
-	WGKS_REASON_BLOCKED,       /* anything else: drop */
+	WGKS_REASON_LINK,          /* link upkeep: IPv6 NDP / MLD, IGMP, ARP: pass */
+	WGKS_REASON_ENDPOINT,      /* fwmark off: WireGuard's own UDP to a peer endpoint: pass */
+	WGKS_REASON_LAN,           /* to an allowed prefix, not name resolution: pass */
+	WGKS_REASON_BLOCKED,       /* a socket's packet, anything else: drop */
+	WGKS_REASON_INTERNAL,      /* to a local bridge of containers or VMs: never leaves the host: pass */
+	WGKS_REASON_HANDSHAKE,     /* a WireGuard handshake initiation from root or the kernel: pass */
+	WGKS_REASON_PACKET,        /* backstop: from a packet socket (DHCPv4; needs CAP_NET_RAW): pass */
+	WGKS_REASON_FORWARD,       /* backstop: routed for a container or VM, off the tunnel: drop */
+	WGKS_REASON_KERNEL,        /* backstop: sent by the kernel without a judged socket: drop */
 	WGKS_REASON_MAX,
 };
+
+/* Counter slots per namespace: a power of two the programs mask an index with. */
+#define WGKS_REASON_SLOTS 16
 
 /*
  * How the program learns the network namespace cookie of a packet (the key
@@ -45,34 +58,80 @@ enum wgks_variant {
 	WGKS_VARIANT_MAX,
 };
 
+/* wgks_tunnel.flags */
+#define WGKS_T_TRUST_MARK (1u << 0) /* not WireGuard (--fwmark): row 3 takes any socket with the mark */
+#define WGKS_T_NO_DEVICE  (1u << 1) /* kept by an upgrade: its device is not in wgks_devices yet */
+
+/* WireGuard's own UDP sockets a tunnel slot knows (a v4 and a v6 one). */
+#define WGKS_TUNNEL_SOCKETS 2
+
 /* One protected tunnel. A free slot has an empty name and ifindex 0. */
 struct wgks_tunnel {
 	char name[WGKS_IFNAMSIZ]; /* to find it again once the interface is gone */
-	__u32 ifindex;            /* egress device that passes (row 2) */
-	__u32 fwmark;             /* skb->mark that passes (row 3); 0 = off (row 6) */
+	__u32 ifindex;            /* egress device that passes (row 2), if wgks_devices agrees */
+	__u32 fwmark;             /* socket mark that passes (row 3); 0 = off (row 6) */
+	__u32 flags;              /* WGKS_T_* */
+	__u16 listen_port;        /* WireGuard's (row 6 at the backstop); 0 if none */
+	__u16 pad;
+	/*
+	 * The socket cookies of WireGuard's own sockets (a userspace
+	 * implementation's, found by their port when attach ran): only their
+	 * packets pass rows 3 and 6, not any socket that carries the mark.
+	 */
+	__u64 sockets[WGKS_TUNNEL_SOCKETS];
 };
+
+/*
+ * Keys of wgks_devices: a namespace's protected tunnel devices (slot 0 to
+ * WGKS_MAX_TUNNELS - 1) and its loopback (WGKS_DEV_LOOPBACK), at the
+ * namespace's counters index. The kernel removes an entry when its device
+ * is deleted or leaves the namespace: a device that takes a deleted
+ * tunnel's index is not in it, and a namespace whose loopback entry is gone
+ * no longer exists.
+ */
+#define WGKS_DEV_SLOTS 16
+#define WGKS_DEV_LOOPBACK (WGKS_DEV_SLOTS - 1)
+#define WGKS_DEV_KEY(index, slot) ((index) * WGKS_DEV_SLOTS + (slot))
+
+/* Keys of wgks_internal: a namespace's local bridges, (counters index << 20) | ifindex. */
+#define WGKS_INTERNAL_IFINDEX_BITS 20
+#define WGKS_INTERNAL_KEY(index, ifindex) (((index) << WGKS_INTERNAL_IFINDEX_BITS) | (ifindex))
+#define WGKS_MAX_INTERNAL 4096
+
+/*
+ * The skb->mark bit the cgroup program sets on a packet it passed out of a
+ * device with a backstop, and the backstop clears: judged once, it passes
+ * there at the cost of a test. Only root and the kernel write the mark of
+ * a packet the hook never saw.
+ */
+#define WGKS_JUDGED_MARK 0x80000000u
 
 /* wgks_policy.flags */
 #define WGKS_F_LOCKDOWN  (1u << 0) /* keep the policy with no tunnel at all */
 #define WGKS_F_ENDPOINTS (1u << 1) /* wgks_endpoints has entries for this namespace */
 #define WGKS_F_ALLOW     (1u << 2) /* wgks_allow4/6 have entries for this namespace */
+#define WGKS_F_LOOPBACK  (1u << 3) /* wgks_devices holds its loopback: gone, so is the namespace */
 
 /*
- * Value of wgks_policy, keyed by network namespace cookie (__u64). Tunnel
- * slots keep their place while others come and go: wgks_owners bitmasks
- * name them by index.
+ * What the programs read of a namespace's policy. Tunnel slots keep their
+ * place while others come and go: wgks_owners bitmasks name them by index.
  */
-struct wgks_policy {
+struct wgks_rules {
 	__u32 ntunnels; /* slots to look at: highest used slot + 1 */
 	__u32 flags;    /* WGKS_F_* */
 	__u32 counters; /* this namespace's index in wgks_stats (the loader picks it) */
 	struct wgks_tunnel tunnels[WGKS_MAX_TUNNELS];
+};
+
+/* Value of wgks_policy, keyed by network namespace cookie (__u64). */
+struct wgks_policy {
+	struct wgks_rules rules; /* apart from the lock: BPF functions may be handed them */
 	/*
 	 * Taken by the loader's writes (BPF_F_LOCK), which then rewrite the
 	 * value in place: a plain hash update links a new element and unlinks
 	 * the old one, and a lookup racing it can find neither, so a packet
 	 * of a protected namespace would pass as if it had no policy. The
-	 * programs read without it (see ks_write_policy()).
+	 * programs read without it (see ks_policy_write()).
 	 */
 	struct bpf_spin_lock lock;
 };
@@ -114,8 +173,8 @@ struct wgks_allow6_key {
  * an array, so that counting costs no second hash lookup per packet.
  */
 struct wgks_counters {
-	__u64 packets[WGKS_REASON_MAX];
-	__u64 bytes[WGKS_REASON_MAX];
+	__u64 packets[WGKS_REASON_SLOTS];
+	__u64 bytes[WGKS_REASON_SLOTS];
 };
 
 /* Fail fast: what the programs know of a connecting socket (wgks_failfast). */
@@ -158,14 +217,16 @@ struct wgks_event {
 	__u64 netns;
 	__u64 cgroup_id;
 	__u64 suppressed; /* on this CPU, in this namespace, since the previous event */
-	__u32 uid;        /* of the socket */
+	__u32 uid;        /* of the socket; 65534 when there is none */
 	__u32 ifindex;    /* output device, in the packet's namespace */
 	__u32 len;
+	__u32 ingress_ifindex; /* where a forwarded packet came in; 0 if not forwarded */
 	__u8 family;      /* 4 or 6 */
 	__u8 proto;
 	__be16 sport;
 	__be16 dport;
-	__u8 pad[2];
+	__u8 reason;      /* WGKS_REASON_BLOCKED, _FORWARD or _KERNEL */
+	__u8 pad;
 	__u8 saddr[16];
 	__u8 daddr[16];
 };

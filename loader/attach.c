@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * attach IFACE: protect a tunnel in this network namespace. The namespace's
- * whole policy is one map value, replaced in one update: a second attach
- * changes it in place and there is no moment without protection. What the
- * tunnel lets through besides itself (its peers' endpoints when its fwmark
- * is off, allowed prefixes) goes in first.
+ * attach IFACE: protect a tunnel in this network namespace. Everything is
+ * asked first (the device, WireGuard, its sockets), before the lock; then
+ * the namespace's policy is staged and committed (nspolicy.c): a second
+ * attach changes it in place and there is no moment without protection.
  */
+#include <string.h>
 #include "context.h"
 #include "keys.h"
 #include "link.h"
@@ -16,16 +16,60 @@
 #include "policy.h"
 #include "subcommands.h"
 #include "wg.h"
-
-/* Peers one tunnel with fwmark off can have. */
-#define MAX_PEERS 64
+#include "wgsock.h"
 
 struct tunnel_setup {
 	uint32_t ifindex;
 	uint32_t fwmark;
-	struct endpoint peers[MAX_PEERS]; /* fwmark off: what passes instead */
-	int npeers;
+	uint32_t flags;                            /* WGKS_T_* */
+	uint16_t listen_port;
+	uint64_t sockets[WGKS_TUNNEL_SOCKETS];
+	int nsockets;
+	struct wg_info wg;                         /* fwmark off: its endpoints pass instead */
 };
+
+/*
+ * What WireGuard says, if it is WireGuard: its fwmark (unless --fwmark
+ * says), listen port, endpoints and sockets. A tun device with --fwmark
+ * that wg does not know is another kind of tunnel (OpenVPN): its socket's
+ * mark alone then passes row 3.
+ */
+static int ask_wireguard(const struct attach_opts *o, const struct link_info *li,
+			 struct tunnel_setup *t)
+{
+	bool wireguard_kind = !strcmp(li->kind, "wireguard");
+	int is_wg = wg_query(o->ifname, o->fwmark_given && !wireguard_kind, &t->wg);
+
+	if (is_wg < 0)
+		return -1;
+	if (!is_wg) {
+		if (!o->fwmark_given) {
+			err("%s: not a WireGuard interface (`wg show %s dump` failed); use "
+			    "--fwmark N to protect another kind of tunnel", o->ifname, o->ifname);
+			return -1;
+		}
+		if (!o->fwmark) {
+			err("%s: not a WireGuard interface: with fwmark off only WireGuard peers' "
+			    "endpoints can pass, and it has none", o->ifname);
+			return -1;
+		}
+		t->fwmark = o->fwmark;
+		t->flags = WGKS_T_TRUST_MARK;
+		return 0;
+	}
+	t->fwmark = o->fwmark_given ? o->fwmark : t->wg.fwmark;
+	t->listen_port = t->wg.listen_port;
+	/* wireguard-go's and boringtun's sockets; the kernel's packets never reach the hook. */
+	t->nsockets = wgsock_find(t->listen_port, t->sockets);
+	if (t->nsockets < 0)
+		return -1;
+	if (!t->fwmark && t->wg.nendpoints == 0) {
+		err("%s: fwmark is off and no peer has an endpoint: its own packets could "
+		    "not leave; set an Endpoint or a FwMark", o->ifname);
+		return -1;
+	}
+	return 0;
+}
 
 /* Everything about the interface, asked before anything changes. */
 static int inspect_tunnel(const struct attach_opts *o, struct tunnel_setup *t)
@@ -48,68 +92,68 @@ static int inspect_tunnel(const struct attach_opts *o, struct tunnel_setup *t)
 		return -1;
 	}
 	t->ifindex = li.ifindex;
-	if (o->fwmark_given)
-		t->fwmark = o->fwmark;
-	else if (wg_fwmark(o->ifname, &t->fwmark))
-		return -1;
-	if (t->fwmark)
-		return 0;
-	/* No mark on its own packets: let UDP to its peers through instead (row 6). */
-	t->npeers = wg_endpoints(o->ifname, t->peers, MAX_PEERS);
-	if (t->npeers < 0)
-		return -1;
-	if (t->npeers == 0) {
-		err("%s: fwmark is off and no peer has an endpoint: its own packets could "
-		    "not leave; set an Endpoint or a FwMark", o->ifname);
-		return -1;
-	}
-	return 0;
+	return ask_wireguard(o, &li, t);
 }
 
 /* An allowed prefix, owned by SLOT. */
-static int add_prefix(struct owned_map m[OWNED_MAX], uint64_t netns, const struct prefix *pfx,
-		      int slot)
+static int stage_prefix(struct ns_change *ch, uint64_t netns, const struct prefix *pfx, int slot)
 {
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 
 	allow_key(netns, pfx, key);
-	return owned_add(&m[pfx->family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6], key, slot);
+	return ns_stage_owned(ch, pfx->family == 4 ? OWNED_ALLOW4 : OWNED_ALLOW6, key, slot);
 }
 
-/* The entries this tunnel owns: peer endpoints and allowed prefixes. */
-static int add_allowances(const struct ks_ctx *c, int slot, const struct attach_opts *o,
-			  const struct tunnel_setup *t)
+/* The entries this tunnel owns: peer endpoints (fwmark off) and allowed prefixes. */
+static int stage_allowances(struct ns_change *ch, uint64_t netns, int slot,
+			    const struct attach_opts *o, const struct tunnel_setup *t)
 {
-	struct owned_map m[OWNED_MAX];
 	struct prefix lan;
 
-	owned_maps(&c->st, m);
-	for (int i = 0; i < t->npeers; i++) {
+	for (int i = 0; !t->fwmark && i < t->wg.nendpoints; i++) {
 		struct wgks_endpoint_key k;
 
-		endpoint_key(c->netns, &t->peers[i], &k);
-		if (owned_add(&m[OWNED_ENDPOINTS], &k, slot))
+		endpoint_key(netns, &t->wg.endpoints[i], &k);
+		if (ns_stage_owned(ch, OWNED_ENDPOINTS, &k, slot))
 			return -1;
 	}
 	for (int i = 0; i < o->nallow; i++) {
-		if (add_prefix(m, c->netns, &o->allow[i], slot))
+		if (stage_prefix(ch, netns, &o->allow[i], slot))
 			return -1;
 	}
 	for (int i = 0; o->allow_lan && lan_prefixes[i]; i++) {
 		parse_prefix(lan_prefixes[i], &lan);
-		if (add_prefix(m, c->netns, &lan, slot))
+		if (stage_prefix(ch, netns, &lan, slot))
 			return -1;
 	}
 	return 0;
 }
 
+static void report(const struct attach_opts *o, const struct tunnel_setup *t)
+{
+	uint64_t userns;
+
+	if (t->flags & WGKS_T_TRUST_MARK)
+		info("%s protected (ifindex %u, fwmark 0x%x: a tunnel that is not WireGuard; "
+		     "any socket with that mark passes)", o->ifname, t->ifindex, t->fwmark);
+	else if (t->fwmark)
+		info("%s protected (ifindex %u, fwmark 0x%x)", o->ifname, t->ifindex, t->fwmark);
+	else
+		info("%s protected (ifindex %u, fwmark off: WireGuard's UDP to %d peer "
+		     "endpoint%s passes)", o->ifname, t->ifindex, t->wg.nendpoints,
+		     t->wg.nendpoints == 1 ? "" : "s");
+	if (netns_owner(&userns) == 0)
+		info("warning: this network namespace belongs to user namespace %llu, not the "
+		     "initial one: %s", (unsigned long long)userns, NOT_INITIAL_USERNS);
+}
+
 int attach_main(int argc, char **argv)
 {
-	static struct tunnel_setup t;
+	struct tunnel_setup t = { 0 };
 	struct ks_ctx c = KS_CTX_INIT;
+	struct ns_change ch = { 0 };
 	struct attach_opts o;
-	struct wgks_policy p;
-	uint64_t userns;
+	struct wgks_tunnel *slot_tunnel;
 	int slot, ret = 1;
 
 	if (parse_attach_args(argc, argv, &o))
@@ -119,26 +163,25 @@ int attach_main(int argc, char **argv)
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;
-	if (ns_read(&c, &p) < 0)
+	if (ns_begin(&c, &ch))
 		goto out;
-	slot = policy_set_tunnel(&p, o.ifname, t.ifindex, t.fwmark);
+	slot = policy_set_tunnel(&ch.next, o.ifname, t.ifindex, t.fwmark);
 	if (slot < 0) {
 		err("%s: this namespace already protects %d tunnels, the most it can", o.ifname,
 		    WGKS_MAX_TUNNELS);
 		goto out;
 	}
-	if (ns_prune(&c, &p, slot) || add_allowances(&c, slot, &o, &t) || ns_commit(&c, &p))
+	slot_tunnel = &ch.next.rules.tunnels[slot];
+	slot_tunnel->flags = t.flags;
+	slot_tunnel->listen_port = t.listen_port;
+	memcpy(slot_tunnel->sockets, t.sockets, sizeof(t.sockets));
+	ns_stage_tunnel(&ch, slot, t.ifindex);
+	if (stage_allowances(&ch, c.netns, slot, &o, &t) || ns_commit(&c, &ch))
 		goto out;
-	if (t.fwmark)
-		info("%s protected (ifindex %u, fwmark 0x%x)", o.ifname, t.ifindex, t.fwmark);
-	else
-		info("%s protected (ifindex %u, fwmark off: UDP to %d peer endpoint%s passes)",
-		     o.ifname, t.ifindex, t.npeers, t.npeers == 1 ? "" : "s");
-	if (netns_owner(&userns) == 0)
-		info("warning: this network namespace belongs to user namespace %llu, not the "
-		     "initial one: %s", (unsigned long long)userns, NOT_INITIAL_USERNS);
+	report(&o, &t);
 	ret = 0;
 out:
+	ns_end(&ch);
 	ctx_close(&c);
 	return ret;
 }

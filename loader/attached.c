@@ -15,6 +15,14 @@
 #define MAX_PROG_MAPS 16
 #define MAX_HOOK_PROGS 64
 
+uint32_t ks_prog_id(int fd)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+}
+
 /* Open program ID and read its name and map ids. The fd, or -1. */
 static int open_prog(uint32_t id, struct bpf_prog_info *info, uint32_t map_ids[MAX_PROG_MAPS])
 {
@@ -82,6 +90,33 @@ static void find_sockops(struct ks_state *st, int cgroup_fd)
 			close(fd);
 		}
 	}
+}
+
+int ks_find_backstop(struct ks_state *st)
+{
+	uint32_t id = 0, policy_id = ks_map_id(st->maps.policy);
+	char name[BPF_OBJ_NAME_LEN];
+
+	snprintf(name, sizeof(name), "wgks_tc_%s", st->variant->name);
+	/* Every program of the host: the tc filters that hold it are in other namespaces. */
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info;
+		uint32_t map_ids[MAX_PROG_MAPS];
+		bool shares = false;
+		int fd = open_prog(id, &info, map_ids);
+
+		if (fd < 0)
+			continue;
+		for (uint32_t m = 0; m < info.nr_map_ids; m++)
+			shares |= map_ids[m] == policy_id;
+		if (shares && !strcmp(info.name, name)) {
+			st->backstop_fd = fd;
+			st->backstop_id = id;
+			return 1;
+		}
+		close(fd);
+	}
+	return 0;
 }
 
 int ks_find(struct ks_state *st, int cgroup_fd)

@@ -4,6 +4,7 @@
 #include "context.h"
 #include "lock.h"
 #include "netns.h"
+#include "nspolicy.h"
 #include "privs.h"
 #include "rundir.h"
 
@@ -31,6 +32,9 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock)
 	if (found < 0)
 		return -1;
 	c->found = found;
+	/* A command that changes anything first forgets namespaces that are gone. */
+	if (lock && c->found && (ns_prune_dead(c) < 0 || ns_settle(c)))
+		return -1;
 	return 0;
 }
 

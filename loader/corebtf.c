@@ -43,6 +43,8 @@ static const struct core_field core_fields[] = {
 	{ "sock", { "sk_mark" } },
 	{ "dst_entry", { "dev" } },
 	{ "net_device", { "ifindex" } },
+	{ "net_device", { "nd_net", "net" } },
+	{ "sk_buff", { "dev" } },
 };
 
 #define MAX_NODES 16

@@ -4,14 +4,15 @@
  * Works by name, so it also cleans up after a crash that took the
  * interface away. Lockdown stays. When no namespace has a policy left, the
  * programs are detached and the maps go with them. detach --all removes
- * every namespace's policy: the way out when a namespace was deleted
- * without detach.
+ * every namespace's policy and every backstop filter it can reach.
  */
 #include <errno.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "backstop.h"
 #include "context.h"
 #include "log.h"
+#include "nsenum.h"
 #include "nspolicy.h"
 #include "opts.h"
 #include "policy.h"
@@ -20,35 +21,52 @@
 /* Remove IFNAME (NULL: all tunnels) from this namespace's policy. */
 static int detach_here(struct ks_ctx *c, const char *ifname)
 {
-	struct wgks_policy p;
-	int found = ns_read(c, &p);
+	struct ns_change ch;
+	int ret = -1;
 
-	if (found < 0)
-		return -1;
-	if (!found) {
+	if (ns_begin(c, &ch))
+		goto out;
+	if (!ch.existed) {
 		info("no tunnel is protected in this network namespace; nothing to do");
-		return 0;
+		ret = 0;
+		goto out;
 	}
-	if (ifname && policy_remove_tunnel(&p, ifname) < 0) {
+	if (ifname && policy_remove_tunnel(&ch.next, ifname) < 0) {
 		info("%s: not protected in this network namespace; nothing to do", ifname);
-		return 0;
+		ret = 0;
+		goto out;
 	}
 	if (!ifname)
-		policy_remove_all_tunnels(&p);
-	if (ns_prune(c, &p, -1))
-		return -1;
-	if ((p.flags & WGKS_F_LOCKDOWN) && policy_count_tunnels(&p) == 0)
+		policy_remove_all_tunnels(&ch.next);
+	ns_stage_release_unused(&ch);
+	if ((ch.next.rules.flags & WGKS_F_LOCKDOWN) && policy_count_tunnels(&ch.next) == 0)
 		info("lockdown stays on: this namespace stays blocked (wgks-bpf lockdown off "
 		     "ends it)");
-	return ns_commit(c, &p);
+	ret = ns_commit(c, &ch);
+out:
+	ns_end(&ch);
+	return ret;
 }
 
-/* Empty every hash and trie (counters are reset when used again); the caller detaches. */
+/* In another namespace: the backstop off its devices. */
+static int uncover_there(uint64_t netns, void *arg)
+{
+	(void)netns;
+	/* Its devices were covered with the index the policy had; all of ours go. */
+	return backstop_uncover(arg, ~0u) ? 1 : 0;
+}
+
+/* Empty every map of policy, and take every filter off that can be reached. */
 static int detach_everywhere(struct ks_ctx *c)
 {
-	int fds[] = { c->st.maps.policy, c->st.maps.endpoints, c->st.maps.allow4, c->st.maps.allow6 };
+	int fds[] = { c->st.maps.policy, c->st.maps.endpoints, c->st.maps.allow4,
+		      c->st.maps.allow6, c->st.maps.devices, c->st.maps.internal };
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 
+	/* The programs first: from then on nothing drops at the socket hook. */
+	if (ks_detach(&c->st, c->cgroup_fd))
+		return -1;
+	c->found = false;
 	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		while (bpf_map_get_next_key(fds[i], NULL, key) == 0) {
 			if (bpf_map_delete_elem(fds[i], key)) {
@@ -57,7 +75,10 @@ static int detach_everywhere(struct ks_ctx *c)
 			}
 		}
 	}
-	return ks_detach(&c->st, c->cgroup_fd);
+	/* With no policy left, a filter still held somewhere passes everything. */
+	if (backstop_uncover(c, ~0u) || nsenum_each(uncover_there, c) < 0)
+		return -1;
+	return 0;
 }
 
 int detach_main(int argc, char **argv)

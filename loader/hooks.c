@@ -10,14 +10,6 @@
 #include "log.h"
 #include "state.h"
 
-static uint32_t prog_id(int fd)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info);
-
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
-}
-
 static int attach_one(int prog_fd, int cgroup_fd, enum bpf_attach_type type, const char *hook)
 {
 	if (bpf_prog_attach(prog_fd, cgroup_fd, type, BPF_F_ALLOW_MULTI) == 0)
@@ -38,8 +30,8 @@ int ks_attach(struct ks_state *st, int cgroup_fd)
 		bpf_prog_detach2(st->sockops_fd, cgroup_fd, BPF_CGROUP_SOCK_OPS);
 		return -1;
 	}
-	st->egress_id = prog_id(st->egress_fd);
-	st->sockops_id = prog_id(st->sockops_fd);
+	st->egress_id = ks_prog_id(st->egress_fd);
+	st->sockops_id = ks_prog_id(st->sockops_fd);
 	return 0;
 }
 

@@ -37,6 +37,8 @@ static void parse_link(const struct nlmsghdr *nh, struct link_info *li)
 	for (const struct rtattr *rta = IFLA_RTA(ifi); RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
 		if (rta->rta_type == IFLA_IFNAME) {
 			attr_string(rta, li->name, sizeof(li->name));
+		} else if (rta->rta_type == IFLA_MASTER && RTA_PAYLOAD(rta) >= sizeof(__u32)) {
+			memcpy(&li->master, RTA_DATA(rta), sizeof(li->master));
 		} else if (rta->rta_type == IFLA_LINKINFO) {
 			int ilen = (int)RTA_PAYLOAD(rta);
 
@@ -109,6 +111,53 @@ int link_get(const char *name, struct link_info *li)
 out:
 	close(fd);
 	return ret;
+}
+
+int link_list(struct link_info *links, int max)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		  .ifi = { .ifi_family = AF_UNSPEC } };
+	char buf[NL_BUF * 4];
+	int fd, n = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0 || send(fd, &req, sizeof(req), 0) < 0)
+		goto fail;
+	for (;;) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len <= 0)
+			goto fail;
+		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
+		     nh = NLMSG_NEXT(nh, len)) {
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				close(fd);
+				return n;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				errno = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				goto fail;
+			}
+			if (nh->nlmsg_type != RTM_NEWLINK)
+				continue;
+			if (n == max) {
+				errno = E2BIG;
+				goto fail;
+			}
+			parse_link(nh, &links[n++]);
+		}
+	}
+fail:
+	err("cannot list this namespace's devices: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 bool link_is_tunnel(const struct link_info *li)

@@ -14,12 +14,16 @@
 struct link_info {
 	uint32_t ifindex;
 	uint16_t type;              /* ARPHRD_*: ARPHRD_NONE for layer-3 devices */
+	uint32_t master;            /* the bridge (or bond) it is a port of; 0 if none */
 	char kind[WGKS_IFNAMSIZ];   /* IFLA_INFO_KIND ("wireguard", "tun", "veth"), "" if none */
 	char name[WGKS_IFNAMSIZ];
 };
 
 /* Interface NAME. 1 found, 0 no such interface, -1 after err(). */
 int link_get(const char *name, struct link_info *li);
+
+/* Every device of this namespace, up to MAX into LINKS. How many, or -1 after err(). */
+int link_list(struct link_info *links, int max);
 
 /*
  * Whether a device of this description is a tunnel wgks-bpf protects:

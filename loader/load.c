@@ -45,25 +45,36 @@ int ks_kernel_check(void)
 	return 0;
 }
 
-/* Load variant V; CORE_BTF: the BTF for CO-RE relocations, NULL for the kernel's. 0 or -1. */
-static int load_variant(struct ks_state *st, const struct variant *v, const char *core_btf)
+/*
+ * Load variant V; CORE_BTF: the BTF for CO-RE relocations, NULL for the
+ * kernel's. Its backstop program alone on the maps of st if BACKSTOP_ONLY.
+ * 0 or -1.
+ */
+static int load_variant(struct ks_state *st, const struct variant *v, const char *core_btf,
+			bool backstop_only)
 {
 	struct ks_object o;
 
-	if (v->open(&o, core_btf))
+	if (v->open(&o, core_btf, backstop_only ? &st->maps : NULL))
 		return -1;
 	if (bpf_object__load(o.obj)) {
 		o.destroy(o.skel);
 		return -1;
 	}
-	st->own = o;
-	st->variant = v;
+	st->backstop_fd = bpf_program__fd(o.backstop);
+	st->backstop_id = ks_prog_id(st->backstop_fd);
+	if (backstop_only) {
+		st->own_backstop = o;
+	} else {
+		st->own = o;
+		st->variant = v;
+		st->egress_fd = bpf_program__fd(o.egress);
+		st->sockops_fd = bpf_program__fd(o.sockops);
+		o.maps(o.skel, &st->maps);
+	}
 	st->core_btf_min = core_btf != NULL;
-	st->egress_fd = bpf_program__fd(o.egress);
-	st->sockops_fd = bpf_program__fd(o.sockops);
-	o.maps(o.skel, &st->maps);
-	debug("kernel accepted the %s variant (%s BTF)", v->name,
-	      core_btf ? "minimal" : "the kernel's");
+	debug("kernel accepted the %s variant%s (%s BTF)", v->name,
+	      backstop_only ? "'s backstop program" : "", core_btf ? "minimal" : "the kernel's");
 	return 0;
 }
 
@@ -72,14 +83,14 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
  * more with the kernel's BTF, and if that loads, the minimal BTF was wrong:
  * it is built anew. 0, or -1 if V does not load at all.
  */
-static int load_with_btf(struct ks_state *st, const struct variant *v)
+static int load_with_btf(struct ks_state *st, const struct variant *v, bool backstop_only)
 {
 	char core[PATH_MAX_CORE];
 	bool min = !v->whole_btf && corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
 
-	if (min && load_variant(st, v, core) == 0)
+	if (min && load_variant(st, v, core, backstop_only) == 0)
 		return 0;
-	if (load_variant(st, v, NULL))
+	if (load_variant(st, v, NULL, backstop_only))
 		return -1;
 	if (min)
 		corebtf_path(COREBTF_DIR, true, core, sizeof(core));
@@ -93,12 +104,12 @@ int ks_load(struct ks_state *st)
 
 	if (!v)
 		return -1;
-	if (load_with_btf(st, v) == 0)
+	if (load_with_btf(st, v, false) == 0)
 		return 0;
 	debug("kernel refused the %s variant", v->name);
 	/* The probe was wrong (a backport, a missing config): the ones after it. */
 	for (int i = v->id + 1; !forced && i < WGKS_VARIANT_MAX; i++) {
-		if (load_with_btf(st, &variants[i]) == 0)
+		if (load_with_btf(st, &variants[i], false) == 0)
 			return 0;
 		debug("kernel refused the %s variant", variants[i].name);
 	}
@@ -109,8 +120,26 @@ int ks_load(struct ks_state *st)
 	return -1;
 }
 
+int ks_backstop(struct ks_state *st)
+{
+	if (st->backstop_fd >= 0)
+		return 0;
+	if (ks_find_backstop(st) == 1)
+		return 0;
+	if (load_with_btf(st, st->variant, true) == 0)
+		return 0;
+	err("this kernel refused the backstop program of the %s variant (run with --verbose "
+	    "to see why)", st->variant->name);
+	return -1;
+}
+
 void ks_close(struct ks_state *st)
 {
+	/* Loaded alone, it owns its program's fd, not the maps' (reused). */
+	if (st->own_backstop.skel) {
+		st->own_backstop.destroy(st->own_backstop.skel);
+		st->backstop_fd = -1;
+	}
 	if (st->own.skel) {
 		/* The object owns the fds. */
 		st->own.destroy(st->own.skel);
@@ -119,6 +148,8 @@ void ks_close(struct ks_state *st)
 			close(st->egress_fd);
 		if (st->sockops_fd >= 0)
 			close(st->sockops_fd);
+		if (st->backstop_fd >= 0)
+			close(st->backstop_fd);
 		ks_maps_close(&st->maps);
 	}
 	*st = (struct ks_state)KS_STATE_INIT;

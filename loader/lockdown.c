@@ -14,7 +14,7 @@
 int lockdown_main(int argc, char **argv)
 {
 	struct lockdown_opts o;
-	struct wgks_policy p;
+	struct ns_change ch = { 0 };
 	struct ks_ctx c = KS_CTX_INIT;
 	int ret = 1;
 
@@ -27,23 +27,23 @@ int lockdown_main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	if (!c.found && ks_load(&c.st))
-		goto out;
-	if (ns_read(&c, &p) < 0)
+	if ((!c.found && ks_load(&c.st)) || ns_begin(&c, &ch))
 		goto out;
 	if (o.on)
-		p.flags |= WGKS_F_LOCKDOWN;
+		ch.next.rules.flags |= WGKS_F_LOCKDOWN;
 	else
-		p.flags &= ~WGKS_F_LOCKDOWN;
-	if (ns_commit(&c, &p))
+		ch.next.rules.flags &= ~WGKS_F_LOCKDOWN;
+	if (ns_commit(&c, &ch))
 		goto out;
 	if (o.on)
 		info("lockdown on: only %s leave this namespace",
-		     policy_count_tunnels(&p) ? "protected tunnels" : "loopback and IPv6 link upkeep");
+		     policy_count_tunnels(&ch.next) ? "protected tunnels" :
+						      "loopback and IPv6 link upkeep");
 	else
-		info("lockdown off%s", policy_count_tunnels(&p) ? ": protected tunnels stay" : "");
+		info("lockdown off%s", policy_count_tunnels(&ch.next) ? ": protected tunnels stay" : "");
 	ret = 0;
 out:
+	ns_end(&ch);
 	ctx_close(&c);
 	return ret;
 }

@@ -22,6 +22,9 @@ static const struct {
 	  "      --all: of every namespace)" },
 	{ "lockdown", lockdown_main, "on|off [--cgroup PATH]",
 	  "Keep blocking this namespace even with no tunnel protected" },
+	{ "sync", sync_main, "[--cgroup PATH]",
+	  "Put the backstop on devices that appeared since attach; forget\n"
+	  "      namespaces that no longer exist" },
 	{ "watch", watch_main, "[--json] [--cgroup PATH]",
 	  "Print one line per blocked packet, as it happens (rate-limited)" },
 	{ "status", status_main, "[--json] [--cgroup PATH]",

@@ -159,15 +159,15 @@ int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index)
 	void *prev = NULL;
 
 	if (ks_policy_read(m, netns, &p) == 0) {
-		*index = p.counters;
+		*index = p.rules.counters;
 		return 0;
 	}
 	/* A new namespace: the first index no policy names. */
 	while (bpf_map_get_next_key(m->policy, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (ks_policy_read(m, key, &p) == 0 && p.counters < WGKS_MAX_NETNS)
-			used[p.counters] = true;
+		if (ks_policy_read(m, key, &p) == 0 && p.rules.counters < WGKS_MAX_NETNS)
+			used[p.rules.counters] = true;
 	}
 	for (uint32_t i = 0; i < WGKS_MAX_NETNS; i++) {
 		if (used[i])

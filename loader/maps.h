@@ -21,7 +21,9 @@
 	X(allow6, sizeof(struct wgks_allow6_key), sizeof(struct wgks_owners))      \
 	X(events, 0, 0)                                                            \
 	X(watch, sizeof(__u32), sizeof(struct wgks_watch))                         \
-	X(evlimit, sizeof(__u32), sizeof(struct wgks_evlimit))
+	X(evlimit, sizeof(__u32), sizeof(struct wgks_evlimit))                     \
+	X(devices, sizeof(__u32), sizeof(__u32))                                   \
+	X(internal, sizeof(__u32), sizeof(__u32))
 
 struct ks_maps {
 #define KS_MAP_FD(name, k, v) int name;

@@ -198,3 +198,17 @@ int parse_lockdown_args(int argc, char **argv, struct lockdown_opts *o)
 	o->on = !strcmp(state, "on");
 	return 0;
 }
+
+int parse_sync_args(int argc, char **argv, struct status_opts *o)
+{
+	const char *extra;
+
+	memset(o, 0, sizeof(*o));
+	if (parse_simple(argc, argv, &o->cgroup, NULL, NULL, &extra))
+		return -1;
+	if (extra) {
+		err("%s: unexpected argument `%s'", argv[0], extra);
+		return -1;
+	}
+	return 0;
+}

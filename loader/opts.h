@@ -41,6 +41,8 @@ int parse_attach_args(int argc, char **argv, struct attach_opts *o);
 int parse_detach_args(int argc, char **argv, struct detach_opts *o);
 int parse_status_args(int argc, char **argv, struct status_opts *o);
 int parse_lockdown_args(int argc, char **argv, struct lockdown_opts *o);
+/* sync takes --cgroup only (json stays false). */
+int parse_sync_args(int argc, char **argv, struct status_opts *o);
 
 /* A name the kernel could give an interface. */
 bool valid_ifname(const char *name);

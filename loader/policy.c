@@ -15,16 +15,16 @@ static bool same_name(const struct wgks_tunnel *t, const char *name)
 /* The program looks at slots below ntunnels: one past the last used. */
 static void update_count(struct wgks_policy *p)
 {
-	p->ntunnels = 0;
+	p->rules.ntunnels = 0;
 	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		if (slot_used(&p->tunnels[i]))
-			p->ntunnels = i + 1;
+		if (slot_used(&p->rules.tunnels[i]))
+			p->rules.ntunnels = i + 1;
 	}
 }
 
 static void clear_slot(struct wgks_policy *p, int i)
 {
-	memset(&p->tunnels[i], 0, sizeof(p->tunnels[i]));
+	memset(&p->rules.tunnels[i], 0, sizeof(p->rules.tunnels[i]));
 }
 
 int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
@@ -34,21 +34,21 @@ int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
 
 	/* The same name keeps its slot; a stale entry with this ifindex goes. */
 	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		if (same_name(&p->tunnels[i], name))
+		if (same_name(&p->rules.tunnels[i], name))
 			slot = i;
-		else if (slot_used(&p->tunnels[i]) && p->tunnels[i].ifindex == ifindex)
+		else if (slot_used(&p->rules.tunnels[i]) && p->rules.tunnels[i].ifindex == ifindex)
 			clear_slot(p, i);
 	}
 	for (int i = 0; i < WGKS_MAX_TUNNELS && slot < 0; i++) {
-		if (!slot_used(&p->tunnels[i]))
+		if (!slot_used(&p->rules.tunnels[i]))
 			slot = i;
 	}
 	if (slot < 0)
 		return -1;
 	clear_slot(p, slot);
-	strncpy(p->tunnels[slot].name, name, sizeof(p->tunnels[slot].name) - 1);
-	p->tunnels[slot].ifindex = ifindex;
-	p->tunnels[slot].fwmark = fwmark;
+	strncpy(p->rules.tunnels[slot].name, name, sizeof(p->rules.tunnels[slot].name) - 1);
+	p->rules.tunnels[slot].ifindex = ifindex;
+	p->rules.tunnels[slot].fwmark = fwmark;
 	update_count(p);
 	return slot;
 }
@@ -56,7 +56,7 @@ int policy_set_tunnel(struct wgks_policy *p, const char *name, uint32_t ifindex,
 int policy_remove_tunnel(struct wgks_policy *p, const char *name)
 {
 	for (int i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		if (same_name(&p->tunnels[i], name)) {
+		if (same_name(&p->rules.tunnels[i], name)) {
 			clear_slot(p, i);
 			update_count(p);
 			return i;
@@ -77,11 +77,11 @@ unsigned policy_count_tunnels(const struct wgks_policy *p)
 	unsigned n = 0;
 
 	for (int i = 0; i < WGKS_MAX_TUNNELS; i++)
-		n += slot_used(&p->tunnels[i]);
+		n += slot_used(&p->rules.tunnels[i]);
 	return n;
 }
 
 bool policy_is_empty(const struct wgks_policy *p)
 {
-	return policy_count_tunnels(p) == 0 && !(p->flags & WGKS_F_LOCKDOWN);
+	return policy_count_tunnels(p) == 0 && !(p->rules.flags & WGKS_F_LOCKDOWN);
 }

@@ -109,37 +109,6 @@ bool parse_endpoint(const char *s, struct endpoint *e)
 	return true;
 }
 
-int parse_wg_endpoints(const char *text, struct endpoint *eps, int max, char *bad,
-		       size_t bad_sz)
-{
-	int n = 0;
-
-	while (*text) {
-		size_t len = strcspn(text, "\n");
-		char line[256];
-		const char *tab;
-
-		if (len >= sizeof(line))
-			len = sizeof(line) - 1;
-		memcpy(line, text, len);
-		line[len] = '\0';
-		text += strcspn(text, "\n");
-		if (*text == '\n')
-			text++;
-		if (!line[0])
-			continue;
-		tab = strchr(line, '\t');
-		if (tab && !strcmp(tab + 1, "(none)"))
-			continue;
-		if (!tab || n >= max || !parse_endpoint(tab + 1, &eps[n])) {
-			snprintf(bad, bad_sz, "%s", line);
-			return -1;
-		}
-		n++;
-	}
-	return n;
-}
-
 /* Does prefix P contain every address of ADDR/LEN? */
 static bool contains(const struct prefix *p, const uint8_t addr[16], unsigned len)
 {

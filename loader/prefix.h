@@ -30,14 +30,6 @@ bool parse_prefix(const char *s, struct prefix *p);
 bool parse_endpoint(const char *s, struct endpoint *e);
 
 /*
- * The endpoints in `wg show IF endpoints` output ("<key>\t<endpoint>" lines;
- * "(none)" for a peer without one). Returns how many (at most max), or -1
- * and the offending line in bad (bad_sz bytes) if a line does not parse.
- */
-int parse_wg_endpoints(const char *text, struct endpoint *eps, int max, char *bad,
-		       size_t bad_sz);
-
-/*
  * Whether the N prefixes together cover every address of FAMILY (4 or 6):
  * ::/0, or 0.0.0.0/1 with 128.0.0.0/1, would turn the kill switch off.
  */

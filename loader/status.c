@@ -9,12 +9,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include "backstop.h"
 #include "context.h"
 #include "json.h"
 #include "keys.h"
 #include "log.h"
 #include "netns.h"
-#include "nspolicy.h"
+#include "owned.h"
 #include "opts.h"
 #include "subcommands.h"
 
@@ -25,6 +26,9 @@ static const char *const reason_names[WGKS_REASON_MAX] = {
 	[WGKS_REASON_FWMARK] = "fwmark",       [WGKS_REASON_LOCAL] = "local",
 	[WGKS_REASON_LINK] = "link",           [WGKS_REASON_ENDPOINT] = "endpoint",
 	[WGKS_REASON_LAN] = "lan",             [WGKS_REASON_BLOCKED] = "blocked",
+	[WGKS_REASON_INTERNAL] = "internal",   [WGKS_REASON_HANDSHAKE] = "handshake",
+	[WGKS_REASON_PACKET] = "packet",       [WGKS_REASON_FORWARD] = "forward",
+	[WGKS_REASON_KERNEL] = "kernel",
 };
 
 /* One endpoint or prefix entry, as text, for the lists below. */
@@ -62,19 +66,46 @@ static int print_entry(const void *key, uint32_t owners, void *arg)
 /* The namespace's peer endpoints (fwmark off) and allowed prefixes. */
 static void print_allowances(const struct ks_ctx *c, uint64_t id, bool json)
 {
-	struct owned_map m[OWNED_MAX];
 	struct list_arg a = { .json = json };
 
-	owned_maps(&c->st, m);
 	printf(json ? ",\"endpoints\":[" : "  endpoints (fwmark off):");
-	owned_each(&m[OWNED_ENDPOINTS], id, print_entry, &a);
+	owned_each(c->st.maps.endpoints, OWNED_ENDPOINTS, id, print_entry, &a);
 	printf(json ? "]" : "%s\n", a.n ? "" : " none");
 	a = (struct list_arg){ .json = json, .family = 4 };
-	printf(json ? ",\"allowed\":[" : "  allowed (not DNS):");
-	owned_each(&m[OWNED_ALLOW4], id, print_entry, &a);
+	printf(json ? ",\"allowed\":[" : "  allowed (no name resolution):");
+	owned_each(c->st.maps.allow4, OWNED_ALLOW4, id, print_entry, &a);
 	a.family = 6;
-	owned_each(&m[OWNED_ALLOW6], id, print_entry, &a);
+	owned_each(c->st.maps.allow6, OWNED_ALLOW6, id, print_entry, &a);
 	printf(json ? "]" : "%s\n", a.n ? "" : " none");
+}
+
+static int sockets_known(const struct wgks_tunnel *t)
+{
+	int n = 0;
+
+	for (int i = 0; i < WGKS_TUNNEL_SOCKETS; i++)
+		n += t->sockets[i] != 0;
+	return n;
+}
+
+/* The devices of this namespace the backstop is on. */
+static void print_backstop(bool json)
+{
+	char names[64][WGKS_IFNAMSIZ];
+	int n = backstop_devices(names, 64);
+
+	printf(json ? ",\"backstop\":[" : "  backstop (tc egress) on:");
+	for (int i = 0; i < n; i++) {
+		if (json) {
+			printf("%s", i ? "," : "");
+			json_string(stdout, names[i]);
+		} else {
+			char text[WGKS_IFNAMSIZ * 4];
+
+			printf(" %s", text_safe(names[i], text, sizeof(text)));
+		}
+	}
+	printf(json ? "]" : "%s\n", n ? "" : " none");
 }
 
 static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool current,
@@ -83,17 +114,22 @@ static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool curre
 	int n = 0;
 
 	printf("{\"netns\":%" PRIu64 ",\"current\":%s,\"lockdown\":%s,\"tunnels\":[", id,
-	       current ? "true" : "false", p->flags & WGKS_F_LOCKDOWN ? "true" : "false");
+	       current ? "true" : "false", p->rules.flags & WGKS_F_LOCKDOWN ? "true" : "false");
 	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		if (!p->tunnels[i].name[0])
+		if (!p->rules.tunnels[i].name[0])
 			continue;
 		printf("%s{\"name\":", n++ ? "," : "");
-		json_string(stdout, p->tunnels[i].name);
-		printf(",\"ifindex\":%u,\"fwmark\":%u}", p->tunnels[i].ifindex,
-		       p->tunnels[i].fwmark);
+		json_string(stdout, p->rules.tunnels[i].name);
+		printf(",\"ifindex\":%u,\"fwmark\":%u,\"wireguard\":%s,\"listen_port\":%u,"
+		       "\"wireguard_sockets\":%d}", p->rules.tunnels[i].ifindex,
+		       p->rules.tunnels[i].fwmark,
+		       p->rules.tunnels[i].flags & WGKS_T_TRUST_MARK ? "false" : "true",
+		       p->rules.tunnels[i].listen_port, sockets_known(&p->rules.tunnels[i]));
 	}
 	printf("]");
 	print_allowances(c, id, true);
+	if (current)
+		print_backstop(true);
 	printf(",\"counters\":{");
 	for (int r = WGKS_REASON_TUNNEL; r < WGKS_REASON_MAX; r++)
 		printf("%s\"%s\":{\"packets\":%llu,\"bytes\":%llu}", r > WGKS_REASON_TUNNEL ? "," : "",
@@ -106,19 +142,26 @@ static void print_namespace_text(const struct ks_ctx *c, uint64_t id, bool curre
 				 const struct wgks_policy *p, const struct wgks_counters *cnt)
 {
 	printf("\nnetns %" PRIu64 "%s%s\n", id, current ? " (this namespace)" : "",
-	       p->flags & WGKS_F_LOCKDOWN ? ", lockdown on" : "");
+	       p->rules.flags & WGKS_F_LOCKDOWN ? ", lockdown on" : "");
 	for (uint32_t i = 0; i < WGKS_MAX_TUNNELS; i++) {
-		const struct wgks_tunnel *t = &p->tunnels[i];
+		const struct wgks_tunnel *t = &p->rules.tunnels[i];
 
 		if (!t->name[0])
 			continue;
 		if (t->fwmark)
-			printf("  tunnel %-16s ifindex %u  fwmark 0x%x\n", t->name, t->ifindex,
+			printf("  tunnel %-16s ifindex %u  fwmark 0x%x", t->name, t->ifindex,
 			       t->fwmark);
 		else
-			printf("  tunnel %-16s ifindex %u  fwmark off\n", t->name, t->ifindex);
+			printf("  tunnel %-16s ifindex %u  fwmark off", t->name, t->ifindex);
+		if (t->flags & WGKS_T_TRUST_MARK)
+			printf("  (not WireGuard: any socket with the mark)\n");
+		else
+			printf("  WireGuard port %u, %d socket%s of its own\n", t->listen_port,
+			       sockets_known(t), sockets_known(t) == 1 ? "" : "s");
 	}
 	print_allowances(c, id, false);
+	if (current)
+		print_backstop(false);
 	printf("  %-10s %12s %14s\n", "verdict", "packets", "bytes");
 	for (int r = WGKS_REASON_TUNNEL; r < WGKS_REASON_MAX; r++)
 		printf("  %-10s %12llu %14llu\n", reason_names[r],
@@ -141,7 +184,7 @@ static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 		prev = &key;
 		if (ks_policy_read(&c->st.maps, key, &p))
 			continue; /* removed meanwhile */
-		ks_counters_read(c->st.maps.stats, p.counters, &cnt);
+		ks_counters_read(c->st.maps.stats, p.rules.counters, &cnt);
 		if (key == netns)
 			*here = true;
 		if (o->json) {

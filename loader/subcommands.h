@@ -8,5 +8,6 @@ int detach_main(int argc, char **argv);
 int status_main(int argc, char **argv);
 int lockdown_main(int argc, char **argv);
 int watch_main(int argc, char **argv);
+int sync_main(int argc, char **argv);
 
 #endif

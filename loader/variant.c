@@ -24,7 +24,8 @@
 	{                                                                                \
 		sk##_bpf__destroy(skel);                                                 \
 	}                                                                                \
-	static int open_##name(struct ks_object *o, const char *btf_path)                \
+	static int open_##name(struct ks_object *o, const char *btf_path,                \
+			       const struct ks_maps *reuse)                              \
 	{                                                                                \
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);    \
 		struct sk##_bpf *s = sk##_bpf__open_opts(&opts);                         \
@@ -33,14 +34,24 @@
 		if (!s)                                                                  \
 			return -1;                                                       \
 		bpf_object__for_each_program(p, s->obj)                                  \
-			bpf_program__set_autoload(p, p == s->progs.wgks_eg_##name ||     \
-							     p == s->progs.wgks_so_##name);  \
+			bpf_program__set_autoload(p, p == s->progs.wgks_tc_##name ||     \
+							     (!reuse &&                          \
+							      (p == s->progs.wgks_eg_##name ||   \
+							       p == s->progs.wgks_so_##name)));  \
+		if (reuse && (KS_MAPS(KS_MAP_REUSE) 0)) {                                \
+			sk##_bpf__destroy(s);                                            \
+			return -1;                                                       \
+		}                                                                        \
 		*o = (struct ks_object){ .skel = s, .destroy = destroy_##name,           \
 					 .obj = s->obj, .egress = s->progs.wgks_eg_##name,  \
 					 .sockops = s->progs.wgks_so_##name,             \
+					 .backstop = s->progs.wgks_tc_##name,            \
 					 .maps = maps_##name };                           \
 		return 0;                                                                \
 	}
+
+/* In VARIANT_OPEN: each map of the skeleton takes the fd of REUSE's (an || chain). */
+#define KS_MAP_REUSE(n, k, v) bpf_map__reuse_fd(s->maps.wgks_##n, reuse->n) ||
 
 VARIANT_OPEN(cookie, killswitch)
 VARIANT_OPEN(kctx, killswitch_kctx)
@@ -80,7 +91,7 @@ const struct variant *variant_by_name(const char *name)
 
 const struct variant *variant_of_prog(const char *prog_name)
 {
-	static const char *const prefixes[] = { "wgks_eg_", "wgks_so_" };
+	static const char *const prefixes[] = { "wgks_eg_", "wgks_so_", "wgks_tc_" };
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);

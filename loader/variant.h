@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The ways the programs learn a packet's network namespace cookie, one
- * entry each: its name (its programs are wgks_eg_NAME and wgks_so_NAME),
+ * entry each: its name (its programs are wgks_eg_NAME, wgks_so_NAME and
+ * wgks_tc_NAME),
  * the first kernel it loads on, and how to open its object. The loader
  * probes the kernel once and loads the one variant it picks.
  */
@@ -21,6 +22,7 @@ struct ks_object {
 	struct bpf_object *obj;
 	struct bpf_program *egress;    /* cgroup_skb/egress: the verdicts */
 	struct bpf_program *sockops;   /* sockops: fail fast */
+	struct bpf_program *backstop;  /* tc: what the cgroup hook never sees */
 	void (*maps)(void *skel, struct ks_maps *m); /* after the load: the map fds */
 };
 
@@ -30,8 +32,12 @@ struct variant {
 	int min_kernel;  /* major * 100 + minor */
 	const char *how; /* how it learns the namespace, for status */
 	bool whole_btf;  /* a kfunc: libbpf must read the kernel's whole BTF */
-	/* Open its object for it; BTF_PATH for CO-RE (NULL: the kernel's). 0 or -1. */
-	int (*open)(struct ks_object *o, const char *btf_path);
+	/*
+	 * Open its object for it; BTF_PATH for CO-RE (NULL: the kernel's). With
+	 * REUSE, only its backstop program, on those maps (a later command
+	 * that needs the program when no tc filter holds one). 0 or -1.
+	 */
+	int (*open)(struct ks_object *o, const char *btf_path, const struct ks_maps *reuse);
 };
 
 /* Every variant, best first. */

@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include "fwmark.h"
 #include "log.h"
 #include "wg.h"
 
@@ -87,11 +86,15 @@ static int read_until(int fd, char *out, size_t outsz, long long deadline)
 	return -1;
 }
 
+/* run_wg_show()'s answer when there is no wg at all. */
+#define WG_MISSING (-2)
+
 /*
  * Run `wg show IF WHAT`, its stdout into out. Returns its exit status, or
- * -1 after err() when it could not run or did not exit normally.
+ * -1 after err() when it could not run or did not exit normally, or
+ * WG_MISSING when there is no wg (said by err() unless QUIET).
  */
-static int run_wg_show(const char *ifname, const char *what, char *out, size_t outsz)
+static int run_wg_show(const char *ifname, const char *what, char *out, size_t outsz, bool quiet)
 {
 	char *argv[] = { (char *)wg_command(), "show", (char *)ifname, (char *)what, NULL };
 	posix_spawn_file_actions_t fa;
@@ -118,10 +121,11 @@ static int run_wg_show(const char *ifname, const char *what, char *out, size_t o
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
 	if (spawn_err) {
-		err("cannot run `%s': %s (is wireguard-tools installed?)", argv[0],
-		    strerror(spawn_err));
+		if (!quiet || spawn_err != ENOENT)
+			err("cannot run `%s': %s (is wireguard-tools installed?)", argv[0],
+			    strerror(spawn_err));
 		close(pipefd[0]);
-		return -1;
+		return spawn_err == ENOENT ? WG_MISSING : -1;
 	}
 	deadline = now_ms() + timeout;
 	timed_out = read_until(pipefd[0], out, outsz, deadline) < 0;
@@ -160,43 +164,25 @@ static int run_wg_show(const char *ifname, const char *what, char *out, size_t o
 	return WEXITSTATUS(status);
 }
 
-int wg_fwmark(const char *ifname, uint32_t *mark)
+int wg_query(const char *ifname, bool quiet, struct wg_info *wi)
 {
-	char out[64];
-	int status = run_wg_show(ifname, "fwmark", out, sizeof(out));
+	char out[16384];
+	int status, ret = -1, line;
 
+	status = run_wg_show(ifname, "dump", out, sizeof(out), quiet);
+	if (status == WG_MISSING && quiet)
+		return 0;
 	if (status < 0)
 		return -1;
 	if (status != 0) {
-		err("%s: not a WireGuard interface (`wg show %s fwmark` failed); "
-		    "use --fwmark N to protect another kind of tunnel", ifname, ifname);
-		return -1;
+		ret = 0; /* wg knows no such WireGuard interface */
+	} else if ((line = parse_wg_dump(out, wi)) == 0) {
+		ret = 1;
+	} else {
+		err("%s: cannot use `wg show %s dump` output, line %d (more than %d peers "
+		    "with an endpoint, or not what wg prints)", ifname, ifname, line, WG_MAX_PEERS);
 	}
-	/* One line: the value and its newline. */
-	out[strcspn(out, "\n")] = '\0';
-	if (!parse_fwmark(out, mark)) {
-		err("%s: cannot parse `wg show %s fwmark` output: `%s'", ifname, ifname, out);
-		return -1;
-	}
-	return 0;
-}
-
-int wg_endpoints(const char *ifname, struct endpoint *eps, int max)
-{
-	char out[8192], bad[128];
-	int status = run_wg_show(ifname, "endpoints", out, sizeof(out));
-	int n;
-
-	if (status < 0)
-		return -1;
-	if (status != 0) {
-		err("%s: not a WireGuard interface (`wg show %s endpoints` failed): with "
-		    "fwmark off only WireGuard peers' endpoints can pass", ifname, ifname);
-		return -1;
-	}
-	n = parse_wg_endpoints(out, eps, max, bad, sizeof(bad));
-	if (n < 0)
-		err("%s: cannot use `wg show %s endpoints` output (more than %d peers, or "
-		    "not an endpoint): `%s'", ifname, ifname, max, bad);
-	return n;
+	/* It held the private key. */
+	explicit_bzero(out, sizeof(out));
+	return ret;
 }

@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Asking WireGuard about an interface, through `wg show`: it speaks to the
- * kernel module and to userspace implementations (wireguard-go, boringtun)
- * alike, so we need no second backend.
+ * Asking WireGuard about an interface, through `wg show IF dump`: it speaks
+ * to the kernel module and to userspace implementations (wireguard-go,
+ * boringtun) alike, so we need no second backend, and one call answers
+ * fwmark, listen port and endpoints.
  */
 #ifndef WGKS_WG_H
 #define WGKS_WG_H
 
-#include <stdint.h>
-#include "prefix.h"
+#include <stdbool.h>
+#include "wgdump.h"
 
-/* The interface's fwmark (0 when `off`). 0 on success; -1 after err(). */
-int wg_fwmark(const char *ifname, uint32_t *mark);
-
-/* Its peers' current endpoints (at most max). How many, or -1 after err(). */
-int wg_endpoints(const char *ifname, struct endpoint *eps, int max);
+/*
+ * What WireGuard says of IFNAME: 1 and WI filled, 0 if it is no WireGuard
+ * interface (and, if QUIET, also when wg is not installed: the caller
+ * protects another kind of tunnel), -1 after err(). `wg show` gets 10 s
+ * ($WGKS_WG_TIMEOUT_MS), then it is killed.
+ */
+int wg_query(const char *ifname, bool quiet, struct wg_info *wi);
 
 #endif

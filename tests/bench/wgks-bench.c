@@ -38,6 +38,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "empty.skel.h"
+#include "devices.h"
 #include "keys.h"
 #include "log.h"
 #include "netns.h"
@@ -61,11 +62,12 @@ static uint64_t fake_cookie(int i)
 static struct wgks_policy fake_policy(int i)
 {
 	/* Counters at the far end, away from the real namespaces' (the lowest free). */
-	struct wgks_policy p = { .ntunnels = 1, .counters = WGKS_MAX_NETNS - 1 - (uint32_t)i };
+	struct wgks_policy p = {
+		.rules = { .ntunnels = 1, .counters = WGKS_MAX_NETNS - 1 - (uint32_t)i } };
 
-	snprintf(p.tunnels[0].name, sizeof(p.tunnels[0].name), "fake%d", i);
-	p.tunnels[0].ifindex = 1000 + (uint32_t)i;
-	p.tunnels[0].fwmark = TEST_FWMARK + 1 + (uint32_t)i;
+	snprintf(p.rules.tunnels[0].name, sizeof(p.rules.tunnels[0].name), "fake%d", i);
+	p.rules.tunnels[0].ifindex = 1000 + (uint32_t)i;
+	p.rules.tunnels[0].fwmark = TEST_FWMARK + 1 + (uint32_t)i;
 	return p;
 }
 
@@ -519,8 +521,9 @@ static double median(double *v, int n)
 /* The policy of the managed namespace for config C. */
 static int set_config(struct bench_env *e, const struct config *c)
 {
-	struct wgks_policy pol = { .ntunnels = 1, .flags = c->allow_lan ? WGKS_F_ALLOW : 0,
-				   .counters = e->counters };
+	struct wgks_policy pol = { .rules = { .ntunnels = 1,
+					      .flags = c->allow_lan ? WGKS_F_ALLOW : 0,
+					      .counters = e->counters } };
 	struct wgks_owners owners = { .tunnels = 1 };
 	unsigned char key[sizeof(struct wgks_allow6_key)];
 	struct prefix lan;
@@ -536,10 +539,12 @@ static int set_config(struct bench_env *e, const struct config *c)
 					&owners, BPF_ANY))
 			return -1;
 	}
-	snprintf(pol.tunnels[0].name, sizeof(pol.tunnels[0].name), "tun0");
-	pol.tunnels[0].ifindex = e->tun_ifindex;
-	pol.tunnels[0].fwmark = TEST_FWMARK;
-	if (bpf_map_update_elem(e->st.maps.policy, &e->netns, &pol, BPF_ANY))
+	snprintf(pol.rules.tunnels[0].name, sizeof(pol.rules.tunnels[0].name), "tun0");
+	pol.rules.tunnels[0].ifindex = e->tun_ifindex;
+	pol.rules.tunnels[0].fwmark = TEST_FWMARK;
+	/* Row 2's proof that tun0 is the tunnel. */
+	if (devices_set(&e->st.maps, e->counters, 0, e->tun_ifindex) ||
+	    bpf_map_update_elem(e->st.maps.policy, &e->netns, &pol, BPF_ANY))
 		return -1;
 	return add_fake_namespaces(e->st.maps.policy, c->namespaces - 1) ||
 	       add_prefixes(e->st.maps.allow4, e->netns, c->prefixes);

@@ -33,7 +33,7 @@ struct pkt {
 	 * may be written field by field.
 	 */
 	unsigned char align[2];
-	unsigned char b[256];
+	unsigned char b[384];
 	uint32_t len;
 } __attribute__((aligned(8)));
 
@@ -46,6 +46,10 @@ struct v4_spec {
 	uint16_t frag_off;      /* in 8-byte units: non-zero makes a later fragment */
 	const uint8_t *opts;    /* IP options, padded with END to a multiple of 4 */
 	uint8_t optlen;
+	uint8_t ttl;            /* 64 */
+	uint8_t tcp_flags;      /* TCP's flags byte (TH_*: 0x04 RST, 0x12 SYN-ACK) */
+	const uint8_t *payload; /* after the transport header; PAYLOAD_LEN bytes (4 zero bytes) */
+	uint16_t payload_len;
 };
 
 /* IPv6: extension headers in order, then the transport header. */
@@ -58,6 +62,9 @@ struct v6_spec {
 	uint8_t hoplimit;       /* 64 */
 	uint8_t ext[4];         /* IPPROTO_HOPOPTS, _ROUTING, _DSTOPTS, _FRAGMENT; 0 ends */
 	uint16_t frag_off;      /* of a fragment header, in 8-byte units */
+	uint8_t tcp_flags;
+	const uint8_t *payload;
+	uint16_t payload_len;
 };
 
 #define V4(...) pkt_v4(&(struct v4_spec){ __VA_ARGS__ })
@@ -81,10 +88,16 @@ static inline void pkt_eth(struct pkt *p, uint16_t proto)
 	e->h_proto = htons(proto);
 }
 
-/* The transport header (and 4 bytes of payload): ports, or an ICMP type. */
+/*
+ * The transport header and its payload (4 zero bytes unless given): ports
+ * and TCP flags, or an ICMP type.
+ */
 static inline void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t dport,
-			  uint8_t icmp_type)
+			  uint8_t icmp_type, uint8_t tcp_flags, const uint8_t *payload,
+			  uint16_t payload_len)
 {
+	uint16_t plen = payload_len ? payload_len : 4;
+
 	if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) {
 		/* TCP's ports stand where UDP's do. */
 		struct udphdr *u = pkt_put(p, proto == IPPROTO_TCP ? sizeof(struct tcphdr)
@@ -93,7 +106,9 @@ static inline void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t
 		u->source = htons(sport ? sport : 12345);
 		u->dest = htons(dport);
 		if (proto == IPPROTO_UDP)
-			u->len = htons(sizeof(*u) + 4);
+			u->len = htons((uint16_t)(sizeof(*u) + plen));
+		else
+			((uint8_t *)u)[13] = tcp_flags; /* after ports, seq, ack and offset */
 	} else if (proto == IPPROTO_ICMP) {
 		struct icmphdr *i = pkt_put(p, sizeof(*i));
 
@@ -103,7 +118,20 @@ static inline void pkt_l4(struct pkt *p, uint8_t proto, uint16_t sport, uint16_t
 
 		i->icmp6_type = icmp_type;
 	}
-	pkt_put(p, 4);
+	if (payload)
+		memcpy(pkt_put(p, plen), payload, plen);
+	else
+		pkt_put(p, plen);
+}
+
+/* An ARP request: no IP at all. */
+static inline struct pkt pkt_arp(void)
+{
+	struct pkt p;
+
+	pkt_eth(&p, ETH_P_ARP);
+	pkt_put(&p, 28);
+	return p;
 }
 
 static inline struct pkt pkt_v4(const struct v4_spec *s)
@@ -116,7 +144,7 @@ static inline struct pkt pkt_v4(const struct v4_spec *s)
 	ip = pkt_put(&p, sizeof(*ip));
 	ip->version = 4;
 	ip->ihl = (uint8_t)((sizeof(*ip) + optlen) / 4);
-	ip->ttl = 64;
+	ip->ttl = s->ttl ? s->ttl : 64;
 	ip->protocol = s->proto;
 	ip->frag_off = htons(s->frag_off);
 	inet_pton(AF_INET, s->src ? s->src : "10.0.0.2", &ip->saddr);
@@ -124,7 +152,7 @@ static inline struct pkt pkt_v4(const struct v4_spec *s)
 	if (optlen)
 		memcpy(pkt_put(&p, optlen), s->opts, s->optlen); /* the rest: IPOPT_END */
 	if (!s->frag_off)
-		pkt_l4(&p, s->proto, s->sport, s->dport, 0);
+		pkt_l4(&p, s->proto, s->sport, s->dport, 0, s->tcp_flags, s->payload, s->payload_len);
 	else
 		pkt_put(&p, 16); /* a later fragment: payload, no transport header */
 	ip = (struct iphdr *)(p.b + ETH_HLEN);
@@ -177,7 +205,8 @@ static inline struct pkt pkt_v6(const struct v6_spec *s)
 	if (s->frag_off)
 		pkt_put(&p, 16); /* a later fragment: payload, no transport header */
 	else
-		pkt_l4(&p, s->proto, s->sport, s->dport, s->icmp_type);
+		pkt_l4(&p, s->proto, s->sport, s->dport, s->icmp_type, s->tcp_flags, s->payload,
+		       s->payload_len);
 	ip = (struct ipv6hdr *)(p.b + ETH_HLEN);
 	ip->payload_len = htons((uint16_t)(p.len - ETH_HLEN - sizeof(*ip)));
 	return p;

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 #include <cmocka.h>
 #include "corebtf.h"
+#include "devices.h"
 #include "keys.h"
 #include "netns.h"
 #include "packets.h"
@@ -30,6 +31,7 @@
 #include "state.h"
 
 #define FWMARK 0xca6c
+#define WG_INIT_LEN 148 /* a WireGuard handshake initiation's UDP payload */
 
 enum { DROP = 0, PASS = 1 };
 
@@ -65,16 +67,35 @@ static struct pkt icmp6(uint8_t type, uint8_t hoplimit, const char *dst, int hbh
 		  .ext = { hbh ? IPPROTO_HOPOPTS : 0 });
 }
 
-/* ---- running the program ---- */
+/* ---- running the programs ---- */
+
+#define TC_ACT_OK 0
+#define TC_ACT_SHOT 2
+#define NO_COUNT ((enum wgks_reason)-1)
+
+/*
+ * Run program FD on P, as if it left by IFINDEX with skb->mark MARK, having
+ * come in by INGRESS (forwarded; 0: sent here). Its verdict; the mark it
+ * left in *MARK_OUT.
+ */
+static int run_on(int fd, const struct pkt *p, uint32_t ifindex, uint32_t mark, uint32_t ingress,
+		  uint32_t *mark_out)
+{
+	struct __sk_buff ctx = { .ifindex = ifindex, .mark = mark, .ingress_ifindex = ingress };
+	struct __sk_buff out = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = p->len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &out,
+		    .ctx_size_out = sizeof(out), .repeat = 1);
+
+	assert_int_equal(bpf_prog_test_run_opts(fd, &opts), 0);
+	if (mark_out)
+		*mark_out = out.mark;
+	return (int)opts.retval;
+}
 
 static int run(struct variant_state *vs, const struct pkt *p, uint32_t ifindex, uint32_t mark)
 {
-	struct __sk_buff ctx = { .ifindex = ifindex, .mark = mark };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = p->len,
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	assert_int_equal(bpf_prog_test_run_opts(vs->st.egress_fd, &opts), 0);
-	return (int)opts.retval;
+	return run_on(vs->st.egress_fd, p, ifindex, mark, 0, NULL);
 }
 
 static void counters(struct variant_state *vs, struct wgks_counters *c)
@@ -82,28 +103,67 @@ static void counters(struct variant_state *vs, struct wgks_counters *c)
 	assert_int_equal(ks_counters_read(vs->st.maps.stats, vs->counters, c), 0);
 }
 
-/* Run P; expect VERDICT, and exactly one more packet (and its bytes) under REASON. */
+/* Exactly one more packet (and its bytes, LEN) under REASON between BEFORE and AFTER. */
+static void counted(const char *what, const struct wgks_counters *before,
+		    const struct wgks_counters *after, enum wgks_reason reason, uint32_t len)
+{
+	for (int r = 0; r < WGKS_REASON_SLOTS; r++) {
+		uint64_t dp = after->packets[r] - before->packets[r];
+		uint64_t db = after->bytes[r] - before->bytes[r];
+
+		if (dp != (r == (int)reason))
+			fail_msg("%s: counter %d moved by %llu", what, r, (unsigned long long)dp);
+		if (db != (r == (int)reason ? len : 0))
+			fail_msg("%s: bytes of counter %d moved by %llu", what, r,
+				 (unsigned long long)db);
+	}
+}
+
+/*
+ * The egress program on P: VERDICT, one more packet under REASON, and the
+ * judged mark on exactly what it passed out of a device with a backstop
+ * (any but a tunnel or loopback).
+ */
 static void expect(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
 		   uint32_t mark, int verdict, enum wgks_reason reason)
 {
 	struct wgks_counters before, after;
+	uint32_t out;
+	bool judged;
 	int got;
 
 	counters(vs, &before);
-	got = run(vs, &p, ifindex, mark);
+	got = run_on(vs->st.egress_fd, &p, ifindex, mark, 0, &out);
 	counters(vs, &after);
 	if (got != verdict)
 		fail_msg("%s: verdict %d, want %d", what, got, verdict);
-	for (int r = 0; r < WGKS_REASON_MAX; r++) {
-		uint64_t dp = after.packets[r] - before.packets[r];
-		uint64_t db = after.bytes[r] - before.bytes[r];
+	counted(what, &before, &after, reason, p.len - ETH_HLEN);
+	judged = verdict == PASS && reason != WGKS_REASON_TUNNEL && reason != WGKS_REASON_LOCAL;
+	if (!!(out & WGKS_JUDGED_MARK) != judged || (out & ~WGKS_JUDGED_MARK) != mark)
+		fail_msg("%s: mark 0x%x after it, from 0x%x", what, out, mark);
+}
 
-		if (dp != (r == (int)reason))
-			fail_msg("%s: counter %d moved by %llu", what, r, (unsigned long long)dp);
-		if (db != (r == (int)reason ? p.len - ETH_HLEN : 0))
-			fail_msg("%s: bytes of counter %d moved by %llu", what, r,
-				 (unsigned long long)db);
-	}
+/*
+ * The backstop on P, a packet no socket hook judged (INGRESS: forwarded
+ * from there): VERDICT, one more under REASON (NO_COUNT: none), the judged
+ * bit cleared.
+ */
+static void expect_tc(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
+		      uint32_t mark, uint32_t ingress, int verdict, enum wgks_reason reason)
+{
+	struct wgks_counters before, after;
+	uint32_t out;
+	int got;
+
+	counters(vs, &before);
+	got = run_on(vs->st.backstop_fd, &p, ifindex, mark, ingress, &out);
+	counters(vs, &after);
+	if (got != verdict)
+		fail_msg("%s: backstop verdict %d, want %d", what, got, verdict);
+	/* At tc the packet has its link-layer header: so has its length. */
+	counted(what, &before, &after, reason, p.len);
+	if (out != (mark & ~WGKS_JUDGED_MARK))
+		fail_msg("%s: mark 0x%x after the backstop, from 0x%x", what, out, mark);
 }
 
 /* ---- fixtures ---- */
@@ -147,7 +207,7 @@ static int drop_namespaces(void **state)
 static int load(void **state, const char *variant)
 {
 	struct variant_state *vs;
-	struct wgks_policy pol = { .ntunnels = 1 };
+	struct wgks_policy pol = { .rules = { .ntunnels = 1 } };
 
 	if (geteuid() != 0) {
 		*state = NULL;
@@ -182,11 +242,11 @@ static int load(void **state, const char *variant)
 	}
 checked:
 	assert_int_equal(netns_current_id(&vs->netns), 0);
-	strcpy(pol.tunnels[0].name, "wgkstun");
-	pol.tunnels[0].ifindex = tun_ifindex;
-	pol.tunnels[0].fwmark = FWMARK;
+	strcpy(pol.rules.tunnels[0].name, "wgkstun");
+	pol.rules.tunnels[0].ifindex = tun_ifindex;
+	pol.rules.tunnels[0].fwmark = FWMARK;
 	assert_int_equal(ks_counters_index(&vs->st.maps, vs->netns, &vs->counters), 1);
-	pol.counters = vs->counters;
+	pol.rules.counters = vs->counters;
 	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_ANY), 0);
 	*state = vs;
 	return 0;
@@ -237,7 +297,7 @@ static void set_flags(struct variant_state *vs, uint32_t flags)
 	struct wgks_policy pol;
 
 	get_policy(vs, &pol);
-	pol.flags = flags;
+	pol.rules.flags = flags;
 	put_policy(vs, &pol);
 }
 
@@ -288,18 +348,27 @@ static void test_row2_tunnel(void **state)
 	       WGKS_REASON_TUNNEL);
 }
 
-static void test_row3_fwmark(void **state)
+/*
+ * Row 3 trusts the sending socket's mark (what WireGuard sets with SO_MARK)
+ * and WireGuard's own sockets, never skb->mark: a program on a child cgroup
+ * runs before ours and may write that. (A socket with a mark cannot be had
+ * through BPF_PROG_TEST_RUN: the e2e suites pass WireGuard's packets.)
+ */
+static void test_row3_not_on_skb_mark(void **state)
 {
 	struct variant_state *vs = need(state);
+	struct wgks_policy pol;
 
-	expect(vs, "v4 with fwmark", udp4("10.77.0.1", 51820), phy_ifindex, FWMARK, PASS,
-	       WGKS_REASON_FWMARK);
-	expect(vs, "v6 with fwmark", udp6("fd77::1", 53), phy_ifindex, FWMARK, PASS,
-	       WGKS_REASON_FWMARK);
-	expect(vs, "v4 other mark", udp4("10.77.0.1", 51820), phy_ifindex, FWMARK + 1,
+	expect(vs, "v4 with the fwmark on the packet", udp4("10.77.0.1", 51820), phy_ifindex,
+	       FWMARK, DROP, WGKS_REASON_BLOCKED);
+	expect(vs, "v6 with the fwmark on the packet", udp6("fd77::1", 53), phy_ifindex, FWMARK,
 	       DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v4 mark with extra bits", udp4("10.77.0.1", 51820), phy_ifindex,
-	       FWMARK | 0x10000, DROP, WGKS_REASON_BLOCKED);
+	/* Not even for a tunnel that is not WireGuard, whose socket mark alone passes. */
+	get_policy(vs, &pol);
+	pol.rules.tunnels[0].flags = WGKS_T_TRUST_MARK;
+	put_policy(vs, &pol);
+	expect(vs, "v4 with a trusted fwmark on the packet", udp4("10.77.0.1", 51820),
+	       phy_ifindex, FWMARK, DROP, WGKS_REASON_BLOCKED);
 }
 
 static void test_row4_local(void **state)
@@ -394,15 +463,42 @@ static void test_tunnel_gone_stays_blocked(void **state)
 	struct wgks_policy pol;
 
 	/* The interface is deleted and comes back with a new ifindex. */
-	assert_int_equal(bpf_map_lookup_elem(vs->st.maps.policy, &vs->netns, &pol), 0);
-	pol.tunnels[0].ifindex = 999999;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
+	get_policy(vs, &pol);
+	pol.rules.tunnels[0].ifindex = 999999;
+	put_policy(vs, &pol);
 	expect(vs, "v4 via recreated tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
-	pol.tunnels[0].ifindex = tun_ifindex;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
+	pol.rules.tunnels[0].ifindex = tun_ifindex;
+	put_policy(vs, &pol);
 	expect(vs, "v4 via re-attached tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
 	       PASS, WGKS_REASON_TUNNEL);
+}
+
+/*
+ * Row 2 trusts the device, not its index: once the tunnel is gone (the
+ * kernel takes its entry out of wgks_devices), a device that takes its
+ * index does not pass, nor one that wgks_devices holds under another.
+ */
+static void test_row2_not_on_ifindex(void **state)
+{
+	struct variant_state *vs = need(state);
+
+	devices_clear(&vs->st.maps, vs->counters, 0);
+	expect(vs, "the index, its device gone", udp4("198.18.0.1", 443), tun_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	assert_int_equal(devices_set(&vs->st.maps, vs->counters, 0, phy_ifindex), 0);
+	expect(vs, "the index, another device noted", udp4("198.18.0.1", 443), tun_ifindex, 0,
+	       DROP, WGKS_REASON_BLOCKED);
+	/* Kept by an upgrade from a version without wgks_devices: the index, until attach. */
+	{
+		struct wgks_policy pol;
+
+		get_policy(vs, &pol);
+		pol.rules.tunnels[0].flags = WGKS_T_NO_DEVICE;
+		put_policy(vs, &pol);
+		expect(vs, "kept by an upgrade", udp4("198.18.0.1", 443), tun_ifindex, 0, PASS,
+		       WGKS_REASON_TUNNEL);
+	}
 }
 
 static void test_second_tunnel(void **state)
@@ -410,25 +506,26 @@ static void test_second_tunnel(void **state)
 	struct variant_state *vs = need(state);
 	struct wgks_policy pol;
 
-	assert_int_equal(bpf_map_lookup_elem(vs->st.maps.policy, &vs->netns, &pol), 0);
-	pol.ntunnels = 2;
-	strcpy(pol.tunnels[1].name, "wgksphy");
-	pol.tunnels[1].ifindex = phy_ifindex;
-	pol.tunnels[1].fwmark = 0x1234;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
+	get_policy(vs, &pol);
+	pol.rules.ntunnels = 2;
+	strcpy(pol.rules.tunnels[1].name, "wgksphy");
+	pol.rules.tunnels[1].ifindex = phy_ifindex;
+	pol.rules.tunnels[1].fwmark = 0x1234;
+	put_policy(vs, &pol);
+	assert_int_equal(devices_set(&vs->st.maps, vs->counters, 1, phy_ifindex), 0);
 	expect(vs, "via second tunnel", udp4("198.18.0.1", 443), phy_ifindex, 0, PASS,
 	       WGKS_REASON_TUNNEL);
-	expect(vs, "second tunnel's mark", udp4("198.18.0.1", 443), other_ifindex,
-	       0x1234, PASS, WGKS_REASON_FWMARK);
+	expect(vs, "second tunnel's mark, on the packet", udp4("198.18.0.1", 443),
+	       other_ifindex, 0x1234, DROP, WGKS_REASON_BLOCKED);
 	/* A tunnel without a fwmark must not pass every unmarked packet. */
-	pol.tunnels[1].fwmark = 0;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
+	pol.rules.tunnels[1].fwmark = 0;
+	put_policy(vs, &pol);
 	expect(vs, "unmarked, tunnel without fwmark", udp4("198.18.0.1", 443),
 	       other_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
 	/* Entries past ntunnels are not consulted. */
-	pol.ntunnels = 1;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_EXIST), 0);
-	expect(vs, "past ntunnels", udp4("198.18.0.1", 443), phy_ifindex, 0x1234, DROP,
+	pol.rules.ntunnels = 1;
+	put_policy(vs, &pol);
+	expect(vs, "past ntunnels", udp4("198.18.0.1", 443), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 }
 
@@ -454,30 +551,51 @@ static void test_row1_unmanaged_namespace(void **state)
 	assert_memory_equal(&mine_before, &mine_after, sizeof(mine_before));
 }
 
+/* WireGuard's UDP, from its listen port, to a peer endpoint: in the backstop's terms. */
+static struct pkt wg4(const char *dst, uint16_t dport)
+{
+	return V4(.proto = IPPROTO_UDP, .dst = dst, .sport = 51000, .dport = dport);
+}
+
+/*
+ * Row 6 (fwmark off) passes WireGuard's own packets to its peers'
+ * endpoints: at the socket hook, those of its sockets (not any process's,
+ * which BPF_PROG_TEST_RUN's socket is: the e2e suites pass wireguard-go's);
+ * at the backstop, the in-kernel WireGuard's, from its listen port.
+ */
 static void test_row6_endpoint(void **state)
 {
 	struct variant_state *vs = need(state);
+	struct wgks_policy pol;
 
+	get_policy(vs, &pol);
+	pol.rules.tunnels[0].fwmark = 0;
+	pol.rules.tunnels[0].listen_port = 51000;
+	put_policy(vs, &pol);
 	endpoint_entry(vs, vs->netns, "198.51.100.7:51820", 0);
 	endpoint_entry(vs, vs->netns, "[2001:db8::7]:51820", 0);
 	endpoint_entry(vs, vs->netns + 1, "198.51.100.9:51820", 0); /* another namespace's */
 	/* Entries alone do nothing: the namespace must say it has some. */
-	expect(vs, "endpoint without the flag", udp4("198.51.100.7", 51820), phy_ifindex, 0,
-	       DROP, WGKS_REASON_BLOCKED);
+	expect_tc(vs, "endpoint without the flag", wg4("198.51.100.7", 51820), phy_ifindex, 0, 0,
+		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
 	set_flags(vs, WGKS_F_ENDPOINTS);
-	expect(vs, "UDP to the endpoint", udp4("198.51.100.7", 51820), phy_ifindex, 0, PASS,
-	       WGKS_REASON_ENDPOINT);
-	expect(vs, "UDP to [endpoint]", V6(.proto = IPPROTO_UDP, .dst = "2001:db8::7", .sport = 40000, .dport = 51820),
-	       phy_ifindex, 0, PASS, WGKS_REASON_ENDPOINT);
-	expect(vs, "UDP to the endpoint's address, other port", udp4("198.51.100.7", 51821),
+	expect_tc(vs, "WireGuard to the endpoint", wg4("198.51.100.7", 51820), phy_ifindex, 0, 0,
+		  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+	expect_tc(vs, "WireGuard to [endpoint]", V6(.proto = IPPROTO_UDP, .dst = "2001:db8::7",
+		  .sport = 51000, .dport = 51820), phy_ifindex, 0, 0, TC_ACT_OK,
+		  WGKS_REASON_ENDPOINT);
+	expect_tc(vs, "to the endpoint's address, other port", wg4("198.51.100.7", 51821),
+		  phy_ifindex, 0, 0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	expect_tc(vs, "TCP to the endpoint", V4(.proto = IPPROTO_TCP, .dst = "198.51.100.7",
+		  .sport = 51000, .dport = 51820), phy_ifindex, 0, 0, TC_ACT_SHOT,
+		  WGKS_REASON_KERNEL);
+	expect_tc(vs, "to another host, same port", wg4("198.51.100.8", 51820), phy_ifindex, 0,
+		  0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	expect_tc(vs, "another namespace's endpoint", wg4("198.51.100.9", 51820), phy_ifindex, 0,
+		  0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	/* Any other socket, to the very same address and port: blocked. */
+	expect(vs, "a socket that is not WireGuard's, to the endpoint", wg4("198.51.100.7", 51820),
 	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "TCP to the endpoint", V4(.proto = IPPROTO_TCP, .dst = "198.51.100.7", .dport = 51820), phy_ifindex, 0, DROP,
-	       WGKS_REASON_BLOCKED);
-	expect(vs, "UDP to another host, same port", udp4("198.51.100.8", 51820), phy_ifindex,
-	       0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "another namespace's endpoint", udp4("198.51.100.9", 51820), phy_ifindex,
-	       0, DROP, WGKS_REASON_BLOCKED);
-	set_flags(vs, 0);
 	endpoint_entry(vs, vs->netns, "198.51.100.7:51820", 1);
 	endpoint_entry(vs, vs->netns, "[2001:db8::7]:51820", 1);
 	endpoint_entry(vs, vs->netns + 1, "198.51.100.9:51820", 1);
@@ -595,21 +713,160 @@ static void test_source_routed(void **state)
 	expect(vs, "v6 routing header via the endpoint", V6(.proto = IPPROTO_UDP,
 	       .dst = "fe80::9", .dport = 51820, .ext = { IPPROTO_DSTOPTS, IPPROTO_ROUTING }),
 	       phy_ifindex, 0, DROP, WGKS_REASON_BLOCKED);
-	expect(vs, "v6 to the endpoint, no routing header", V6(.proto = IPPROTO_UDP,
-	       .dst = "fe80::9", .dport = 51820), phy_ifindex, 0, PASS, WGKS_REASON_ENDPOINT);
+	/* Only the routing header stops it: from WireGuard's port, without one, it passes. */
+	{
+		struct wgks_policy pol;
+
+		get_policy(vs, &pol);
+		pol.rules.tunnels[0].fwmark = 0;
+		pol.rules.tunnels[0].listen_port = 51000;
+		put_policy(vs, &pol);
+		expect_tc(vs, "v6 WireGuard via a routing header", V6(.proto = IPPROTO_UDP,
+			  .dst = "fe80::9", .sport = 51000, .dport = 51820,
+			  .ext = { IPPROTO_ROUTING }), phy_ifindex, 0, 0, TC_ACT_SHOT,
+			  WGKS_REASON_KERNEL);
+		expect_tc(vs, "v6 WireGuard, no routing header", V6(.proto = IPPROTO_UDP,
+			  .dst = "fe80::9", .sport = 51000, .dport = 51820), phy_ifindex, 0, 0,
+			  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+	}
 	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
 	allow_entry(vs, vs->netns, "fe80::/10", 1);
 	endpoint_entry(vs, vs->netns, "10.9.9.9:51820", 1);
 	endpoint_entry(vs, vs->netns, "[fe80::9]:51820", 1);
 }
 
+/* A local bridge of containers: what goes there stays on the host. */
+static void test_internal_bridge(void **state)
+{
+	struct variant_state *vs = need(state);
+	uint32_t key = WGKS_INTERNAL_KEY(vs->counters, other_ifindex);
+
+	expect(vs, "to a bridge not noted", udp4("172.17.0.2", 80), other_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.internal, &key, &other_ifindex, BPF_ANY), 0);
+	expect(vs, "to a container's bridge", udp4("172.17.0.2", 80), other_ifindex, 0, PASS,
+	       WGKS_REASON_INTERNAL);
+	expect(vs, "DNS to a container's bridge", udp4("172.17.0.2", 53), other_ifindex, 0, PASS,
+	       WGKS_REASON_INTERNAL);
+	expect(vs, "the LAN beside it", udp4("10.1.2.3", 80), phy_ifindex, 0, DROP,
+	       WGKS_REASON_BLOCKED);
+	expect_tc(vs, "forwarded to a container's bridge", udp4("172.17.0.3", 80), other_ifindex, 0,
+		  phy_ifindex, TC_ACT_OK, WGKS_REASON_INTERNAL);
+	bpf_map_delete_elem(vs->st.maps.internal, &key);
+}
+
+/*
+ * WireGuard's handshake initiation (148 bytes, type 1) passes from root
+ * (BPF_PROG_TEST_RUN's socket is root's) before attach knows its tunnel;
+ * nothing else does, not even 147 bytes of it.
+ */
+static void test_handshake_initiation(void **state)
+{
+	struct variant_state *vs = need(state);
+	uint8_t init[WG_INIT_LEN] = { 1, 0, 0, 0 };
+
+	expect(vs, "handshake initiation from root", V4(.proto = IPPROTO_UDP, .dst = "198.51.100.7",
+	       .dport = 51820, .payload = init, .payload_len = WG_INIT_LEN), phy_ifindex, 0,
+	       PASS, WGKS_REASON_HANDSHAKE);
+	expect(vs, "v6 handshake initiation from root", V6(.proto = IPPROTO_UDP,
+	       .dst = "2001:db8::7", .dport = 51820, .payload = init, .payload_len = WG_INIT_LEN),
+	       phy_ifindex, 0, PASS, WGKS_REASON_HANDSHAKE);
+	expect(vs, "147 bytes of it", V4(.proto = IPPROTO_UDP, .dst = "198.51.100.7",
+	       .dport = 51820, .payload = init, .payload_len = WG_INIT_LEN - 1), phy_ifindex, 0,
+	       DROP, WGKS_REASON_BLOCKED);
+	init[0] = 4; /* transport data */
+	expect(vs, "data, not a handshake", V4(.proto = IPPROTO_UDP, .dst = "198.51.100.7",
+	       .dport = 51820, .payload = init, .payload_len = WG_INIT_LEN), phy_ifindex, 0,
+	       DROP, WGKS_REASON_BLOCKED);
+}
+
+/* The backstop lets by what the cgroup program passed, at the cost of a test. */
+static void test_backstop_judged(void **state)
+{
+	struct variant_state *vs = need(state);
+
+	expect_tc(vs, "judged", udp4("10.1.2.3", 631), phy_ifindex, WGKS_JUDGED_MARK, 0,
+		  TC_ACT_OK, NO_COUNT);
+	expect_tc(vs, "judged, with a mark of its own", udp4("10.1.2.3", 631), phy_ifindex,
+		  WGKS_JUDGED_MARK | 0x1234, 0, TC_ACT_OK, NO_COUNT);
+}
+
+/* What the kernel sends on its own, and what it forwards: the same table. */
+static void test_backstop_rows(void **state)
+{
+	struct variant_state *vs = need(state);
+	struct wgks_policy pol;
+
+	expect_tc(vs, "IPv6 RST to the LAN", V6(.proto = IPPROTO_TCP, .dst = "fd77::1",
+		  .sport = 22, .dport = 40000, .tcp_flags = 0x14), phy_ifindex, 0, 0, TC_ACT_SHOT,
+		  WGKS_REASON_KERNEL);
+	expect_tc(vs, "SYN-ACK under SYN cookies", V4(.proto = IPPROTO_TCP, .dst = "10.77.0.1",
+		  .sport = 22, .dport = 40000, .tcp_flags = 0x12), phy_ifindex, 0, 0, TC_ACT_SHOT,
+		  WGKS_REASON_KERNEL);
+	expect_tc(vs, "forwarded to the internet", udp4("198.18.0.1", 443), phy_ifindex, 0,
+		  other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
+	expect_tc(vs, "forwarded into the tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
+		  other_ifindex, TC_ACT_OK, WGKS_REASON_TUNNEL);
+	expect_tc(vs, "the kernel's WireGuard, with its fwmark", udp4("198.51.100.7", 51820),
+		  phy_ifindex, FWMARK, 0, TC_ACT_OK, WGKS_REASON_FWMARK);
+	expect_tc(vs, "another fwmark", udp4("198.51.100.7", 51820), phy_ifindex, FWMARK + 1, 0,
+		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	expect_tc(vs, "ARP", pkt_arp(), phy_ifindex, 0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+	expect_tc(vs, "IGMP report, TTL 1", V4(.proto = IPPROTO_IGMP, .dst = "224.0.0.22",
+		  .ttl = 1), phy_ifindex, 0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+	expect_tc(vs, "IGMP, TTL 64", V4(.proto = IPPROTO_IGMP, .dst = "224.0.0.22"), phy_ifindex,
+		  0, 0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	expect_tc(vs, "neighbour solicitation", icmp6(135, 255, "ff02::1:ff00:1", 0), phy_ifindex,
+		  0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+	/* Allow-LAN, forwarded for a container: the LAN yes, its resolver no. */
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 0);
+	set_flags(vs, WGKS_F_ALLOW);
+	expect_tc(vs, "forwarded to the LAN", udp4("10.1.2.3", 631), phy_ifindex, 0,
+		  other_ifindex, TC_ACT_OK, WGKS_REASON_LAN);
+	expect_tc(vs, "forwarded DNS to the LAN", udp4("10.1.2.3", 53), phy_ifindex, 0,
+		  other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
+	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
+	/* fwmark off: the kernel's WireGuard, from its listen port, to an endpoint. */
+	get_policy(vs, &pol);
+	pol.rules.tunnels[0].fwmark = 0;
+	pol.rules.tunnels[0].listen_port = 51820;
+	pol.rules.flags = WGKS_F_ENDPOINTS;
+	put_policy(vs, &pol);
+	endpoint_entry(vs, vs->netns, "198.51.100.7:51900", 0);
+	expect_tc(vs, "from the listen port to an endpoint", V4(.proto = IPPROTO_UDP,
+		  .dst = "198.51.100.7", .sport = 51820, .dport = 51900), phy_ifindex, 0, 0,
+		  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+	expect_tc(vs, "from another port to an endpoint", V4(.proto = IPPROTO_UDP,
+		  .dst = "198.51.100.7", .sport = 51821, .dport = 51900), phy_ifindex, 0, 0,
+		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	endpoint_entry(vs, vs->netns, "198.51.100.7:51900", 1);
+}
+
+/* A device of a namespace without a policy: untouched. */
+static void test_backstop_unmanaged(void **state)
+{
+	struct variant_state *vs = need(state);
+	struct wgks_counters before, after;
+	struct pkt p = udp4("198.18.0.1", 443);
+	int verdict;
+
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &before), 0);
+	assert_int_equal(setns(ns_other, CLONE_NEWNET), 0);
+	verdict = run_on(vs->st.backstop_fd, &p, 1, 0, 0, NULL);
+	assert_int_equal(setns(ns_managed, CLONE_NEWNET), 0);
+	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &after), 0);
+	assert_int_equal(verdict, TC_ACT_OK);
+	assert_int_equal(after.packets[WGKS_REASON_UNMANAGED] -
+			 before.packets[WGKS_REASON_UNMANAGED], 1);
+}
+
 static void test_lockdown_without_tunnels(void **state)
 {
 	struct variant_state *vs = need(state);
-	struct wgks_policy saved, pol = { .flags = WGKS_F_LOCKDOWN };
+	struct wgks_policy saved, pol = { .rules = { .flags = WGKS_F_LOCKDOWN } };
 
 	get_policy(vs, &saved);
-	pol.counters = saved.counters;
+	pol.rules.counters = saved.rules.counters;
 	put_policy(vs, &pol);
 	expect(vs, "lockdown: via the former tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
 	       DROP, WGKS_REASON_BLOCKED);
@@ -625,7 +882,7 @@ static void test_lockdown_without_tunnels(void **state)
 static void test_counters_index(void **state)
 {
 	struct variant_state *vs = need(state);
-	struct wgks_policy other = { .flags = WGKS_F_LOCKDOWN };
+	struct wgks_policy other = { .rules = { .flags = WGKS_F_LOCKDOWN } };
 	uint64_t other_ns = vs->netns + 1000, third_ns = vs->netns + 1001;
 	int ncpus = libbpf_num_possible_cpus();
 	struct wgks_counters *dirty, sum;
@@ -633,22 +890,22 @@ static void test_counters_index(void **state)
 
 	assert_int_equal(ks_counters_index(&vs->st.maps, vs->netns, &idx), 0);
 	assert_int_equal(idx, vs->counters);
-	assert_int_equal(ks_counters_index(&vs->st.maps, other_ns, &other.counters), 1);
-	assert_int_not_equal(other.counters, vs->counters);
+	assert_int_equal(ks_counters_index(&vs->st.maps, other_ns, &other.rules.counters), 1);
+	assert_int_not_equal(other.rules.counters, vs->counters);
 	assert_int_equal(bpf_map_update_elem(vs->st.maps.policy, &other_ns, &other, BPF_NOEXIST), 0);
 	assert_int_equal(ks_counters_index(&vs->st.maps, other_ns, &idx), 0);
-	assert_int_equal(idx, other.counters);
+	assert_int_equal(idx, other.rules.counters);
 
 	assert_true(ncpus > 0);
 	dirty = calloc((size_t)ncpus, sizeof(*dirty));
 	assert_non_null(dirty);
 	for (int c = 0; c < ncpus; c++)
 		dirty[c].packets[WGKS_REASON_BLOCKED] = 5;
-	assert_int_equal(bpf_map_update_elem(vs->st.maps.stats, &other.counters, dirty, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(vs->st.maps.stats, &other.rules.counters, dirty, BPF_ANY), 0);
 	free(dirty);
 	assert_int_equal(bpf_map_delete_elem(vs->st.maps.policy, &other_ns), 0);
 	assert_int_equal(ks_counters_index(&vs->st.maps, third_ns, &idx), 1);
-	assert_int_equal(idx, other.counters);
+	assert_int_equal(idx, other.rules.counters);
 	assert_int_equal(ks_counters_read(vs->st.maps.stats, idx, &sum), 0);
 	assert_int_equal(sum.packets[WGKS_REASON_BLOCKED], 0);
 }
@@ -695,14 +952,14 @@ static void *churn_policies(void *arg)
 		return NULL;
 	for (int i = 0; i < CROWD; i++) {
 		keys[i] = crowd_cookie(i);
-		others[i] = (struct wgks_policy){ .counters = c->vs->counters };
+		others[i] = (struct wgks_policy){ .rules = { .counters = c->vs->counters } };
 	}
 	while (!atomic_load(&c->stop)) {
 		/* In front of ours in the buckets they share, then ours rewritten. */
 		n = CROWD;
 		if (bpf_map_update_batch(c->vs->st.maps.policy, keys, others, &n, NULL))
 			break;
-		pol.tunnels[0].fwmark = (uint32_t)(FWMARK + (c->writes & 1));
+		pol.rules.tunnels[0].fwmark = (uint32_t)(FWMARK + (c->writes & 1));
 		if (ks_policy_write(&c->vs->st.maps, c->vs->netns, &pol))
 			break;
 		n = CROWD;
@@ -722,7 +979,7 @@ static void test_rewrite_never_unmanaged(void **state)
 	long runs = 0;
 	pthread_t t;
 
-	struct wgks_policy other = { .counters = vs->counters };
+	struct wgks_policy other = { .rules = { .counters = vs->counters } };
 
 	/* Added after ours, they go in front of it in the buckets they share. */
 	for (int i = 0; i < CROWD; i++) {
@@ -766,14 +1023,18 @@ static void test_rewrite_never_unmanaged(void **state)
 static int fresh_policy(void **state)
 {
 	struct variant_state *vs = *state;
-	struct wgks_policy pol = { .ntunnels = 1 };
+	struct wgks_policy pol = { .rules = { .ntunnels = 1 } };
 
 	if (!vs)
 		return 0;
-	strcpy(pol.tunnels[0].name, "wgkstun");
-	pol.tunnels[0].ifindex = tun_ifindex;
-	pol.tunnels[0].fwmark = FWMARK;
-	pol.counters = vs->counters;
+	strcpy(pol.rules.tunnels[0].name, "wgkstun");
+	pol.rules.tunnels[0].ifindex = tun_ifindex;
+	pol.rules.tunnels[0].fwmark = FWMARK;
+	pol.rules.counters = vs->counters;
+	/* Row 2's proof: the tunnel's device, and no other slot's. */
+	devices_clear(&vs->st.maps, vs->counters, 1);
+	if (devices_set(&vs->st.maps, vs->counters, 0, tun_ifindex))
+		return -1;
 	return bpf_map_update_elem(vs->st.maps.policy, &vs->netns, &pol, BPF_ANY) ? -1 : 0;
 }
 
@@ -782,17 +1043,23 @@ static int fresh_policy(void **state)
 /* Every test stands alone (fresh_policy): the order is only the table's. */
 static const struct CMUnitTest table[] = {
 	TEST(test_row2_tunnel),
-	TEST(test_row3_fwmark),
+	TEST(test_row3_not_on_skb_mark),
 	TEST(test_row4_local),
 	TEST(test_row5_ndp_mld),
 	TEST(test_row5_not_other_icmpv6),
 	TEST(test_row8_blocked),
 	TEST(test_tunnel_gone_stays_blocked),
+	TEST(test_row2_not_on_ifindex),
 	TEST(test_second_tunnel),
 	TEST(test_row6_endpoint),
 	TEST(test_row7_lan),
 	TEST(test_row7_name_resolution),
 	TEST(test_source_routed),
+	TEST(test_internal_bridge),
+	TEST(test_handshake_initiation),
+	TEST(test_backstop_judged),
+	TEST(test_backstop_rows),
+	TEST(test_backstop_unmanaged),
 	TEST(test_lockdown_without_tunnels),
 	TEST(test_row1_unmanaged_namespace),
 	TEST(test_counters_index),

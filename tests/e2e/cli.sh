@@ -218,7 +218,7 @@ if [ "$(our_programs)" = "$first" ] && [ -n "$first" ]; then
 else
 	not_ok "second attach: programs '$first' then '$(our_programs)'"
 fi
-if in_a "$BIN" status --json | grep -q '"name":"tun0","ifindex":[0-9]*,"fwmark":32}'; then
+if in_a "$BIN" status --json | grep -q '"name":"tun0","ifindex":[0-9]*,"fwmark":32,'; then
 	ok "policy updated in place (fwmark 32)"
 else
 	not_ok "policy not updated: $(in_a "$BIN" status --json)"
@@ -271,9 +271,15 @@ ns = [n for n in d["namespaces"] if n["current"]][0]
 assert ns["netns"] == d["this_netns"] and d["protected"] is True
 for k, t in {"lockdown": bool, "tunnels": list, "endpoints": list, "allowed": list, "counters": dict}.items():
     assert isinstance(ns[k], t), k
-assert set(ns["tunnels"][0]) == {"name", "ifindex", "fwmark"}
-assert set(ns["counters"]) == {"tunnel", "fwmark", "local", "link", "endpoint", "lan", "blocked"}
+for k, t in {"backstop": list, "lockdown": bool}.items():
+    assert isinstance(ns[k], t), k
+assert all(isinstance(dev, str) for dev in ns["backstop"])
+assert set(ns["tunnels"][0]) == {"name", "ifindex", "fwmark", "wireguard", "listen_port",
+                                 "wireguard_sockets"}
+assert set(ns["counters"]) == {"tunnel", "fwmark", "local", "link", "endpoint", "lan", "blocked",
+                               "internal", "handshake", "packet", "forward", "kernel"}
 assert all(set(c) == {"packets", "bytes"} for c in ns["counters"].values())
+assert isinstance(d["this_netns_userns"], int) and d["this_netns_userns_initial"] is True
 '; then ok "status --json: every field, with its type"; else not_ok "status --json schema"; fi
 
 # --- a failing command changes nothing, also while attached ---
@@ -389,23 +395,66 @@ if [ "$waited" -ge 1000 ]; then ok "attach waited ${waited} ms for the holder"; 
 expect "detach A" 0 "" in_a "$BIN" detach
 expect_clean "after the lock test"
 
-# --- a namespace deleted without detach: its entry stays; --all removes it ---
+# --- a namespace deleted without detach: the next command forgets it, never a live one ---
 NS_C=wgksx$TAG
 ip netns add "$NS_C"
 ip -n "$NS_C" tuntap add tun0 mode tun
 expect "attach in a namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
+expect "attach in B, which stays" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
+policies() { bpftool -j map dump name wgks_policy | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+if [ "$(policies)" = 2 ]; then ok "two policies"; else not_ok "policies: $(policies)"; fi
 ip netns del "$NS_C"
-json=$(in_b "$BIN" status --json || true) # exit 3: B itself is not protected
-if grep -q '"tunnels":\[{"name":"tun0"' <<<"$json"; then
-	ok "the deleted namespace's policy is still listed"
+json=$(in_a "$BIN" status --json || true) # exit 3: A itself is not protected
+if grep -q '"fwmark":7,' <<<"$json"; then
+	ok "status changes nothing: the deleted namespace's policy is listed"
 else
-	not_ok "the deleted namespace's policy vanished by itself?"
+	not_ok "the deleted namespace's policy vanished before a command ran?"
 fi
-expect "detach in another namespace leaves it" 0 "nothing to do" in_b "$BIN" detach
-[ -n "$(our_programs)" ] && ok "program kept for the orphan" || not_ok "program gone"
+# The kernel takes the loopback's entry out of wgks_devices a moment after the namespace goes.
+pruned() {
+	local i
+	for i in $(seq 50); do
+		in_a "$BIN" sync >/dev/null 2>&1
+		[ "$(policies)" = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+if pruned; then ok "the next command (in A) forgot the deleted namespace"; else not_ok "still $(policies) policies"; fi
+expect "B, alive, keeps its policy" 0 "" in_b "$BIN" status
+# Deleted while another command's mount namespace cannot see /run/netns: still the kernel's word.
+NS_C=wgksy$TAG
+ip netns add "$NS_C"
+ip -n "$NS_C" tuntap add tun0 mode tun
+expect "attach in another namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
+ip netns del "$NS_C"
+ip netns exec "$NS_B" sleep 30 >/dev/null 2>&1 </dev/null 9>&- &
+in_b_pid=$!
+sleep 0.2
+# shellcheck disable=SC2016
+if unshare -m sh -c 'mount -t tmpfs none /run/netns && for i in $(seq 50); do
+	nsenter --net="/proc/$1/ns/net" "$2" sync >/dev/null 2>&1
+	[ "$(bpftool -j map dump name wgks_policy | python3 -c "import json,sys; print(len(json.load(sys.stdin)))")" = 1 ] && exit 0
+	sleep 0.1; done; exit 1' sh "$in_b_pid" "$BIN"; then
+	ok "forgotten from a mount namespace that sees no /run/netns"
+else
+	not_ok "not forgotten without /run/netns in view"
+fi
+kill "$in_b_pid"; wait "$in_b_pid" 2>/dev/null || true
+expect "B, alive, still keeps its policy" 0 "" in_b "$BIN" status
+expect "detach B" 0 "" in_b "$BIN" detach
+expect_clean "after forgetting the deleted namespaces"
+# detach --all: every namespace's policy, and the programs.
+expect "attach A again" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
+expect "attach B again" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
 expect "detach --all with an interface" 2 "exclude each other" in_b "$BIN" detach --all tun0
 expect "detach --all" 0 "" in_b "$BIN" detach --all
 expect_clean "detach --all"
+if [ -z "$(ip netns exec "$NS_A" tc filter show dev eth0 egress)" ]; then
+	ok "detach --all in B took the backstop off A's devices too"
+else
+	not_ok "A's eth0 still has: $(ip netns exec "$NS_A" tc filter show dev eth0 egress)"
+fi
 
 if ls /sys/fs/bpf 2>/dev/null | grep -q wgks; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
 

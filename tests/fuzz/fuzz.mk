@@ -10,7 +10,8 @@ FUZZ_TARGETS := $(OUTPUT)/fuzz/fuzz_parsers $(OUTPUT)/fuzz/fuzz_args $(OUTPUT)/f
 $(OUTPUT)/fuzz:
 	$(Q)mkdir -p $@
 
-$(OUTPUT)/fuzz/fuzz_parsers: tests/fuzz/fuzz_parsers.c loader/fwmark.c loader/prefix.c | $(OUTPUT)/fuzz
+$(OUTPUT)/fuzz/fuzz_parsers: tests/fuzz/fuzz_parsers.c loader/fwmark.c loader/prefix.c \
+		loader/wgdump.c | $(OUTPUT)/fuzz
 	$(call msg,FUZZ-CC,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $^ -o $@
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target for the text parsers: fwmarks, prefixes, endpoints and
- * `wg show IF endpoints` output. The first byte picks the parser; the rest
+ * `wg show IF dump` output. The first byte picks the parser; the rest
  * is its input. Round trips are checked: what parses must print back to
  * something that parses to the same value.
  */
@@ -10,14 +10,16 @@
 #include <string.h>
 #include "fwmark.h"
 #include "prefix.h"
+#include "wgdump.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct endpoint eps[8], e2;
+	struct endpoint eps[1], e2;
+	struct wg_info wi;
 	struct prefix p, p2;
-	char *s, text[64], bad[64];
+	char *s, text[64];
 	uint32_t mark;
 
 	if (size < 1)
@@ -46,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	case 3:
-		parse_wg_endpoints(s, eps, 8, bad, sizeof(bad));
+		parse_wg_dump(s, &wi);
 		break;
 	}
 	free(s);

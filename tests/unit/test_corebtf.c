@@ -44,10 +44,14 @@ static struct btf *fake_kernel(enum fake how)
 	sk_common = btf__add_struct(b, "sock_common", 16);
 	btf__add_field(b, "skc_hash", u32, 0, 0);
 	btf__add_field(b, "skc_net", pnet_t, 64, 0);
-	netdev = btf__add_struct(b, "net_device", 8);
+	netdev = btf__add_struct(b, "net_device", 24);
 	btf__add_field(b, "flags", u32, 0, 0);
 	btf__add_field(b, "ifindex", s32, 32, 0);
+	btf__add_field(b, "nd_net", pnet_t, 128, 0);
 	netdev_ptr = btf__add_ptr(b, netdev);
+	btf__add_struct(b, "sk_buff", 24);
+	btf__add_field(b, "next", u64, 0, 0);
+	btf__add_field(b, "dev", netdev_ptr, 128, 0);
 	dst = btf__add_struct(b, "dst_entry", 16);
 	btf__add_field(b, "ops", u64, 0, 0);
 	btf__add_field(b, "dev", netdev_ptr, 64, 0);
@@ -108,6 +112,10 @@ static void test_keeps_our_fields_at_the_kernels_offsets(void **state)
 	assert_int_equal(member(min, "net_device", "ifindex", &type), 32);
 	t = btf__type_by_id(min, type);
 	assert_true(btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED));
+	/* What the backstop reads: the device's namespace. */
+	assert_int_equal(member(min, "net_device", "nd_net", &type), 128);
+	assert_int_equal(member(min, "sk_buff", "dev", &type), 128);
+	assert_true(btf_is_ptr(btf__type_by_id(min, type)));
 	/* sock.__sk_common.skc_net.net: a path through nested structures. */
 	assert_int_equal(member(min, "sock", "__sk_common", &common), 0);
 	t = btf__type_by_id(min, common);

@@ -163,28 +163,6 @@ static void test_endpoints(void **state)
 	assert_false(parse_endpoint(NULL, &e));
 }
 
-static void test_wg_endpoints_output(void **state)
-{
-	struct endpoint eps[4];
-	char bad[64];
-
-	(void)state;
-	assert_int_equal(parse_wg_endpoints("abc=\t198.51.100.7:51820\n"
-					    "def=\t(none)\n"
-					    "ghi=\t[2001:db8::1]:443\n",
-					    eps, 4, bad, sizeof(bad)), 2);
-	assert_int_equal(eps[0].port, 51820);
-	assert_int_equal(eps[1].family, 6);
-	assert_int_equal(parse_wg_endpoints("", eps, 4, bad, sizeof(bad)), 0);
-	assert_int_equal(parse_wg_endpoints("abc=\t(none)\n", eps, 4, bad, sizeof(bad)), 0);
-	assert_int_equal(parse_wg_endpoints("abc=\tgarbage\n", eps, 4, bad, sizeof(bad)), -1);
-	assert_string_equal(bad, "abc=\tgarbage");
-	assert_int_equal(parse_wg_endpoints("no tab here\n", eps, 4, bad, sizeof(bad)), -1);
-	/* More peers than room: an error, not a silent cut. */
-	assert_int_equal(parse_wg_endpoints("a\t1.1.1.1:1\nb\t1.1.1.2:1\n", eps, 1, bad,
-					    sizeof(bad)), -1);
-}
-
 static void test_keys_round_trip(void **state)
 {
 	struct wgks_allow4_key k4;
@@ -223,7 +201,6 @@ int main(void)
 		cmocka_unit_test(test_lan_prefixes_exactly),
 		cmocka_unit_test(test_cover_family),
 		cmocka_unit_test(test_endpoints),
-		cmocka_unit_test(test_wg_endpoints_output),
 		cmocka_unit_test(test_keys_round_trip),
 	};
 

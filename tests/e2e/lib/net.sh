@@ -235,10 +235,16 @@ setup_gateway() {
 	ip -n "$NS_O" route add default via 10.79.0.1
 }
 
-# drop_client ID: remove client ID's namespace with everything in it.
+# drop_client ID: remove client ID's namespace with everything in it, and
+# wait for the kernel to finish (a namespace is dismantled in the
+# background: its veth's peer in G goes a moment later).
 drop_client() {
-	local ns=${CL_NS[$1]} kept=() x
+	local ns=${CL_NS[$1]} kept=() x i
 	if ip netns exec "$ns" true 2>/dev/null; then del_ns "$ns"; fi
+	for i in $(seq 100); do
+		ip -n "$NS_G" link show "${CL_VETH_G[$1]}" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
 	for x in "${NAMESPACES[@]}"; do [[ "$x" == "$ns" ]] || kept+=("$x"); done
 	NAMESPACES=("${kept[@]}")
 }
