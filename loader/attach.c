@@ -59,10 +59,16 @@ static int ask_wireguard(const struct attach_opts *o, const struct link_info *li
 	}
 	t->fwmark = o->fwmark_given ? o->fwmark : t->wg.fwmark;
 	t->listen_port = t->wg.listen_port;
-	/* wireguard-go's and boringtun's sockets; the kernel's packets never reach the hook. */
-	t->nsockets = wgsock_find(t->listen_port, t->sockets);
-	if (t->nsockets < 0)
-		return -1;
+	/*
+	 * A userspace implementation's sockets (wireguard-go, boringtun). The
+	 * kernel's WireGuard needs none: its packets never reach the socket
+	 * hook, and the backstop knows them by fwmark or listen port.
+	 */
+	if (!wireguard_kind) {
+		t->nsockets = wgsock_find(t->listen_port, t->sockets);
+		if (t->nsockets < 0)
+			return -1;
+	}
 	if (!t->fwmark && t->wg.nendpoints == 0) {
 		err("%s: fwmark is off and no peer has an endpoint: its own packets could "
 		    "not leave; set an Endpoint or a FwMark", o->ifname);

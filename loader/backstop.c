@@ -73,7 +73,8 @@ static int add_filter(const struct link_info *li, int prog_fd, uint32_t prog_id)
 fail:
 	if (e == -ENODEV)
 		return 0; /* gone meanwhile */
-	err("cannot put the backstop on %s: %s", li->name, strerror(-e));
+	err("cannot put the backstop on %s: %s%s", li->name, strerror(-e),
+	    e == -ENOENT ? " (are the kernel's sch_ingress and cls_bpf modules there?)" : "");
 	return -1;
 }
 

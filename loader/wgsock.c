@@ -72,7 +72,8 @@ int wgsock_find(uint16_t port, uint64_t cookies[WGKS_TUNNEL_SOCKETS])
 	if (n >= 0)
 		n = dump_family(fd, AF_INET6, port, cookies, n);
 	if (n < 0)
-		err("cannot list this namespace's sockets: %s", strerror(errno));
+		err("cannot list this namespace's sockets to find WireGuard's own: %s%s",
+		    strerror(errno), errno == ENOENT ? " (is the udp_diag module loaded?)" : "");
 	close(fd);
 	if (n > WGKS_TUNNEL_SOCKETS) {
 		debug("%d sockets of root on UDP port %u: the first %d are taken", n, port,

@@ -478,15 +478,17 @@ measure_wg_hook() {
 	wg=$((w1 - w0))
 	tu=$(($(counter "$s1" tunnel) - $(counter "$s0" tunnel)))
 	fm=$(($(counter "$s1" fwmark) - $(counter "$s0" fwmark)))
-	bl=$(($(counter "$s1" blocked) - $(counter "$s0" blocked)))
+	# Blocked at the socket hook, or (the kernel's WireGuard) at the backstop.
+	bl=$(($(counter "$s1" blocked) - $(counter "$s0" blocked) + $(counter "$s1" kernel) -
+		$(counter "$s0" kernel)))
 	log "$label: WireGuard UDP at G +$wg; client hook: tunnel +$tu fwmark +$fm blocked +$bl"
 	in_c wg show "$WGC" | sed 's/^/#     /'
 	if ((wg > 0 && fm == 0 && bl == 0)); then
-		verdict_txt="its UDP bypasses the hook"
+		verdict_txt="its UDP bypasses every hook"
 	elif ((fm >= wg && wg > 0)); then
-		verdict_txt="its UDP reaches the hook with the mark"
+		verdict_txt="its UDP is judged with the mark"
 	elif ((bl > 0)); then
-		verdict_txt="its UDP reaches the hook and is blocked"
+		verdict_txt="its UDP is judged and blocked"
 	else
 		verdict_txt="no WireGuard UDP seen"
 	fi

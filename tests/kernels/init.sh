@@ -32,7 +32,7 @@ while read -r ko; do
 	insmod "/lib/modules/$ko" || { echo "insmod $ko failed"; modules_ok=0; }
 done </etc/wgks-modules
 if [ "$modules_ok" = 1 ]; then
-	echo "RESULT check=modules status=pass detail=$(wc -l </etc/wgks-modules) modules (wireguard veth nf_tables)" >"$RESULTS"
+	echo "RESULT check=modules status=pass detail=$(wc -l </etc/wgks-modules) modules (wireguard veth nf_tables sch_ingress cls_bpf udp_diag)" >"$RESULTS"
 else
 	echo "RESULT check=modules status=fail detail=insmod failed (see console)" >"$RESULTS"
 fi

@@ -63,9 +63,9 @@ CHECKS=(boot modules verdict refuse-old-or-no-btf e2e-setup variant wg-hook-fwma
 	tunnel-passes off-tunnel-blocked wg-hook-fwmark-off deleted-stays-blocked
 	detach-cleans-up)
 # Modules the guests load (with what they depend on).
-MODULES=(wireguard veth nf_tables)
+MODULES=(wireguard veth nf_tables sch_ingress cls_bpf udp_diag)
 # What a cached kernel directory was built with: a change rebuilds it.
-KERNEL_RECIPE="recipe 2: ${MODULES[*]}"
+KERNEL_RECIPE="recipe 3: ${MODULES[*]}"
 
 START=$SECONDS
 # Progress goes to stderr: several functions below answer on stdout.
