@@ -96,13 +96,32 @@ static const char *proto_name(uint8_t proto, char *buf, size_t size)
 	return buf;
 }
 
-/* "time netns uid cgroup proto src -> dst dev", or the same as JSON. */
+/* Device IFINDEX of the event's namespace, by name if it is ours ("ifN" if not). */
+static void device_name(const struct watcher *w, const struct wgks_event *e, uint32_t ifindex,
+			char dev[IF_NAMESIZE])
+{
+	if (e->netns != w->netns || !if_indextoname(ifindex, dev))
+		snprintf(dev, IF_NAMESIZE, "if%u", ifindex);
+}
+
+/* Who sent it, as watch says: a socket's packet, or the backstop's kinds. */
+static const char *reason_name(uint8_t reason)
+{
+	return reason == WGKS_REASON_FORWARD ? "forward" :
+	       reason == WGKS_REASON_KERNEL  ? "kernel"  : "blocked";
+}
+
+/*
+ * "time netns uid cgroup proto src -> dst dev" (a socket's packet), with
+ * "forwarded from DEV" or "kernel" in place of uid and cgroup for what the
+ * backstop blocked; or the same as JSON.
+ */
 static int print_event(void *arg, void *data, size_t size)
 {
 	struct watcher *w = arg;
 	const struct wgks_event *e = data;
 	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", when[64], pbuf[16];
-	char dev[IF_NAMESIZE] = "";
+	char dev[IF_NAMESIZE] = "", in[IF_NAMESIZE] = "";
 	const char *cg = cgroup_path(w, e->cgroup_id);
 	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	uint64_t wall = e->time_ns + (uint64_t)w->realtime_skew;
@@ -118,8 +137,9 @@ static int print_event(void *arg, void *data, size_t size)
 	}
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (e->netns != w->netns || !if_indextoname(e->ifindex, dev))
-		snprintf(dev, sizeof(dev), "if%u", e->ifindex);
+	device_name(w, e, e->ifindex, dev);
+	if (e->ingress_ifindex)
+		device_name(w, e, e->ingress_ifindex, in);
 	pw = getpwuid(e->uid);
 	if (w->json) {
 		/* Names come from others (a cgroup in a delegated subtree): all escaped. */
@@ -132,17 +152,30 @@ static int print_event(void *arg, void *data, size_t size)
 		       "\"device\":", proto_name(e->proto, pbuf, sizeof(pbuf)), src, ntohs(e->sport), dst,
 		       ntohs(e->dport));
 		json_string(stdout, dev);
+		printf(",\"reason\":\"%s\",\"ingress\":", reason_name(e->reason));
+		if (e->ingress_ifindex)
+			json_string(stdout, in);
+		else
+			printf("null");
 		printf(",\"len\":%u,\"suppressed\":%" PRIu64 "}\n", e->len, (uint64_t)e->suppressed);
 	} else {
-		char user[64], cgtext[512], devtext[64];
+		char user[64], cgtext[512], devtext[64], who[600];
 
 		if (e->suppressed)
 			printf("... %" PRIu64 " more blocked in netns %" PRIu64 " (rate limit)\n",
 			       (uint64_t)e->suppressed, (uint64_t)e->netns);
-		printf("%s.%03u netns %" PRIu64 " uid %u(%s) %s %s %s%s%s:%u -> %s%s%s:%u dev %s\n",
-		       when, (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, e->uid,
-		       text_safe(pw ? pw->pw_name : "?", user, sizeof(user)),
-		       text_safe(cg, cgtext, sizeof(cgtext)), proto_name(e->proto, pbuf, sizeof(pbuf)),
+		if (e->reason == WGKS_REASON_FORWARD)
+			snprintf(who, sizeof(who), "forwarded from %s",
+				 text_safe(in, devtext, sizeof(devtext)));
+		else if (e->reason == WGKS_REASON_KERNEL)
+			snprintf(who, sizeof(who), "kernel (no socket)");
+		else
+			snprintf(who, sizeof(who), "uid %u(%s) %s", e->uid,
+				 text_safe(pw ? pw->pw_name : "?", user, sizeof(user)),
+				 text_safe(cg, cgtext, sizeof(cgtext)));
+		printf("%s.%03u netns %" PRIu64 " %s %s %s%s%s:%u -> %s%s%s:%u dev %s\n",
+		       when, (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, who,
+		       proto_name(e->proto, pbuf, sizeof(pbuf)),
 		       af == AF_INET6 ? "[" : "", src, af == AF_INET6 ? "]" : "", ntohs(e->sport),
 		       af == AF_INET6 ? "[" : "", dst, af == AF_INET6 ? "]" : "", ntohs(e->dport),
 		       text_safe(dev, devtext, sizeof(devtext)));

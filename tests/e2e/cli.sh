@@ -412,8 +412,8 @@ else
 fi
 # The kernel takes the loopback's entry out of wgks_devices a moment after the namespace goes.
 pruned() {
-	local i
-	for i in $(seq 50); do
+	local _
+	for _ in $(seq 50); do
 		in_a "$BIN" sync >/dev/null 2>&1
 		[ "$(policies)" = 1 ] && return 0
 		sleep 0.1
@@ -456,6 +456,6 @@ else
 	not_ok "A's eth0 still has: $(ip netns exec "$NS_A" tc filter show dev eth0 egress)"
 fi
 
-if ls /sys/fs/bpf 2>/dev/null | grep -q wgks; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
+if compgen -G '/sys/fs/bpf/wgks*' >/dev/null; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
 
 summary

@@ -14,6 +14,7 @@ set -euo pipefail
 BIN=${1:?usage: watch.sh /path/to/wgks-bpf}
 TAG=$$
 NS=wgksw$TAG
+NS_LAN=wgkswl$TAG
 OUT=$(mktemp /tmp/wgks-watch.XXXXXX)
 WATCH_PID=
 DELEG=
@@ -28,7 +29,7 @@ fi
 cleanup() {
 	set +e
 	[ -n "$WATCH_PID" ] && kill "$WATCH_PID" 2>/dev/null && wait "$WATCH_PID" 2>/dev/null
-	drop_ns "$BIN" "$NS"
+	drop_ns "$BIN" "$NS" "$NS_LAN"
 	[ -n "$DELEG" ] && find "$DELEG" -depth -type d -exec rmdir {} + 2>/dev/null
 	rm -f "$OUT"
 }
@@ -68,13 +69,24 @@ print(n)' "$OUT" "$1"
 
 e2e_lock
 
+# The protected namespace, and a host on its "LAN" that probes it.
 ip netns add "$NS"
+ip netns add "$NS_LAN"
 ip -n "$NS" link set lo up
 ip -n "$NS" tuntap add tun0 mode tun
-ip -n "$NS" link add eth0 type veth peer name eth0p
-for dev in tun0 eth0 eth0p; do ip -n "$NS" link set "$dev" up; done
+ip -n "$NS" link add eth0 type veth peer name eth0p netns "$NS_LAN"
+for dev in tun0 eth0; do ip -n "$NS" link set "$dev" up; done
+ip -n "$NS_LAN" link set eth0p up
 ip -n "$NS" addr add 10.66.0.1/24 dev eth0
+ip -n "$NS" addr add fd66::1/64 dev eth0 nodad
 ip -n "$NS" addr add 10.67.0.1/24 dev tun0
+ip -n "$NS_LAN" addr add 10.66.0.2/24 dev eth0p
+ip -n "$NS_LAN" addr add fd66::2/64 dev eth0p nodad
+# It routes the "internet" for the LAN host (forwarding), back out of eth0.
+ip -n "$NS_LAN" route add 198.18.0.0/24 via 10.66.0.1
+ip -n "$NS" route add 198.18.0.0/24 via 10.66.0.2
+in_ns sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+	net.ipv4.conf.eth0.send_redirects=0
 in_ns "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
 
 # --- status --json counters move as expected ---
@@ -114,6 +126,28 @@ check "watch: the namespace is this one's" test "$(events \
 	"e['netns'] == $(in_ns "$BIN" status --json | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["this_netns"])')")" -ge 3
 check "watch: nothing that passed is reported" \
 	test "$(events 'e["dst"] in ("10.67.0.2", "127.0.0.1")')" = 0
+check "watch: a socket's packets say reason blocked, no ingress" test "$(events \
+	'e["dport"] == 4242 and e["reason"] == "blocked" and e["ingress"] is None')" -ge 1
+
+# --- what the backstop blocks: the kernel's own replies, forwarded packets ---
+# The LAN host knocks on a closed IPv6 port: the kernel's RST has no socket
+# the cgroup hook would judge.
+ip netns exec "$NS_LAN" "$PY" -c '
+import socket
+s = socket.socket(socket.AF_INET6); s.settimeout(1)
+try: s.connect(("fd66::1", 4545))
+except OSError: pass'
+# The LAN host sends to the "internet" through the protected namespace.
+ip netns exec "$NS_LAN" "$PY" -c '
+import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("198.18.0.1", 4646))'
+sleep 0.5
+check "watch: the kernel's RST to a LAN probe, blocked at the backstop" test "$(events \
+	'e["reason"] == "kernel" and e["proto"] == "tcp" and e["sport"] == 4545 and e["dst"] == "fd66::2" and e["device"] == "eth0"')" -ge 1
+check "watch: a forwarded packet, blocked at the backstop, with where it came in" test "$(events \
+	'e["reason"] == "forward" and e["ingress"] == "eth0" and e["src"] == "10.66.0.2" and e["dst"] == "198.18.0.1" and e["dport"] == 4646')" -ge 1
+check "status: the backstop's counters moved (kernel, forward)" sh -c \
+	"[ \"\$(ip netns exec '$NS' '$BIN' status --json | '$PY' -c 'import json,sys; n=[n for n in json.load(sys.stdin)[\"namespaces\"] if n[\"current\"]][0][\"counters\"]; print(min(n[\"kernel\"][\"packets\"], n[\"forward\"][\"packets\"]))')\" -ge 1 ]"
 
 # --- names from another user cannot forge the JSON ---
 # A cgroup subtree delegated to uid 65534, who names a child cgroup to end
