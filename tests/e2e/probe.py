@@ -18,6 +18,26 @@
       kernel took it, 1 with the error printed ("Operation not permitted"
       for a kill switch's drop) if it refused it.
 
+  probe.py send HOST PORT
+      One UDP datagram to HOST:PORT. Exit 0 if the kernel took it, 1 with
+      the error printed if it refused it.
+  probe.py knock HOST PORT
+      One TCP connect from here (a LAN host knocking on the client), 1 s at
+      most; prints how it ended. Always exit 0: the leak counters judge.
+  probe.py accept-once HOST PORT
+      Listen on HOST:PORT, take one connection, read until it is closed,
+      close in turn. Prints "listening" once it listens.
+  probe.py close-first HOST PORT
+      Connect to HOST:PORT and close first, so that this side's socket
+      goes to TIME_WAIT; prints its local port.
+  probe.py syn-from HOST PORT TO_HOST TO_PORT
+      A SYN from HOST:PORT to TO_HOST:TO_PORT (SO_REUSEADDR), 1 s at most:
+      to a TIME_WAIT socket there, it draws the kernel's ACK.
+  probe.py rthdr-udp FIRST_HOP DEST PORT
+      UDP to DEST:PORT with an IPv6 segment routing header through
+      FIRST_HOP (the header's destination), as any user may send it.
+      Exit 0 if the kernel took it, 1 with the error if it refused it.
+
 DEV, where given, binds the socket to that interface (SO_BINDTODEVICE), as an
 application that picks the physical interface would.
 """
@@ -141,6 +161,86 @@ def dns(host, dev=None):
     return True
 
 
+def send(host, port):
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    try:
+        s.sendto(b"wgks", (host, port))
+    except OSError as e:
+        print("UDP to %s:%d refused: %s" % (host, port, e))
+        return False
+    print("UDP to %s:%d sent" % (host, port))
+    return True
+
+
+def knock(host, port):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(1)
+    try:
+        s.connect((host, port))
+        print("knock %s:%d: connected" % (host, port))
+    except OSError as e:
+        print("knock %s:%d: %s" % (host, port, e))
+    return True
+
+
+def accept_once(host, port):
+    server = socket.socket(family(host), socket.SOCK_STREAM)
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind((host, port))
+    server.listen(1)
+    print("listening", flush=True)
+    conn, _ = server.accept()
+    server.close()
+    while conn.recv(4096):
+        pass
+    conn.close()
+    return True
+
+
+def close_first(host, port):
+    # FIN first, then read to the peer's FIN: closing with unread data
+    # would send a RST instead, and no TIME_WAIT.
+    s = socket.create_connection((host, port), timeout=3)
+    s.sendall(b"bye\n")
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+    print(s.getsockname()[1])
+    s.close()
+    return True
+
+
+def syn_from(host, port, to_host, to_port):
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, port))
+    s.settimeout(1)
+    try:
+        s.connect((to_host, to_port))
+        print("SYN to %s:%d: connected" % (to_host, to_port))
+    except OSError as e:
+        print("SYN to %s:%d: %s" % (to_host, to_port, e))
+    return True
+
+
+def rthdr_udp(first_hop, dest, port):
+    # RFC 8754 segment routing header with two segments: the first hop
+    # (segments[1], the packet's destination on the wire) and DEST
+    # (segments[0], which the kernel fills in from sendto's address).
+    # The kernel takes it from an unprivileged socket.
+    srh = struct.pack("!BBBBBBH", 0, 4, 4, 1, 1, 0, 0) + bytes(16)
+    srh += socket.inet_pton(socket.AF_INET6, first_hop)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    try:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RTHDR, srh)
+        s.sendto(b"wgks", (dest, port))
+    except OSError as e:
+        print("routed through %s to %s: %s" % (first_hop, dest, e))
+        return False
+    print("routed through %s to %s: sent" % (first_hop, dest))
+    return True
+
+
 def main(argv):
     if len(argv) in (6, 7) and argv[1] == "failfast":
         return 0 if failfast(argv[2], int(argv[3]), int(argv[4]), float(argv[5]),
@@ -151,6 +251,14 @@ def main(argv):
         return 0 if survives(argv[2], int(argv[3]), argv[4:]) else 1
     if len(argv) in (3, 4) and argv[1] == "dns":
         return 0 if dns(*argv[2:]) else 1
+    if len(argv) == 4 and argv[1] in ("send", "knock", "accept-once", "close-first"):
+        fn = {"send": send, "knock": knock, "accept-once": accept_once,
+              "close-first": close_first}[argv[1]]
+        return 0 if fn(argv[2], int(argv[3])) else 1
+    if len(argv) == 6 and argv[1] == "syn-from":
+        return 0 if syn_from(argv[2], int(argv[3]), argv[4], int(argv[5])) else 1
+    if len(argv) == 5 and argv[1] == "rthdr-udp":
+        return 0 if rthdr_udp(argv[2], argv[3], int(argv[4])) else 1
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -15,7 +15,8 @@
 # .3, ::3) and the "internet" (198.18.0.1, 2001:db8:77::1 on its lo, with
 # TCP and UDP echo servers). Netfilter counters in G's raw PREROUTING count
 # every packet arriving from a client's underlay that is neither WireGuard's
-# own UDP to the server nor IPv6 link upkeep (NDP, MLD): a leak.
+# own UDP to the server (a datagram too short to be WireGuard's is not) nor
+# IPv6 link upkeep (NDP, MLD): a leak.
 #
 # Everything has a unique name (the PID of the script), and e2e_cleanup
 # removes it all. Scripts that use this take the host-wide e2e lock, since
@@ -53,6 +54,10 @@ declare -A CL_NET=([c]=77 [d]=76)
 declare -A CL_HOST=([c]=2 [d]=3)
 declare -A CL_WG=([c]="$WG_C" [d]="$WG_D")
 declare -A CL_CHAIN=([c]=wgks_leak_c [d]=wgks_leak_d)
+# More links from client C to the gateway that leaks.sh makes on the way
+# (a new uplink, a device taking a tunnel's ifindex), counted as clients are.
+CL_VETH_G+=([uplink]="vm$T" [reuse]="vs$T")
+CL_CHAIN+=([uplink]=wgks_leak_up [reuse]=wgks_leak_re)
 
 NET4=198.18.0.1         # the "internet", on G's lo
 NET6=2001:db8:77::1
@@ -278,12 +283,18 @@ setup_leak_counters() {
 	LEAK_IDS+=("$1")
 	in_g iptables -t raw -N "$chain"
 	in_g iptables -t raw -A PREROUTING -i "$gveth" -j "$chain"
+	# Shorter than WireGuard's shortest message (a keepalive: 32 bytes of
+	# UDP payload): someone else's datagram to the server's port.
+	in_g iptables -t raw -A "$chain" -p udp --dport "$WG_PORT" -m length --length 0:59 \
+		-m comment --comment wgks-leak -j RETURN
 	in_g iptables -t raw -A "$chain" -p udp --dport "$WG_PORT" -m addrtype --dst-type LOCAL \
 		-m comment --comment wgks-wg -j RETURN
 	in_g iptables -t raw -A "$chain" -m comment --comment wgks-leak -j RETURN
 
 	in_g ip6tables -t raw -N "$chain"
 	in_g ip6tables -t raw -A PREROUTING -i "$gveth" -j "$chain"
+	in_g ip6tables -t raw -A "$chain" -p udp --dport "$WG_PORT" -m length --length 0:79 \
+		-m comment --comment wgks-leak -j RETURN
 	in_g ip6tables -t raw -A "$chain" -p udp --dport "$WG_PORT" -m addrtype --dst-type LOCAL \
 		-m comment --comment wgks-wg -j RETURN
 	for t in 133 134 135 136 137; do
