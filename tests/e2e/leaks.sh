@@ -744,7 +744,7 @@ scenario_15() {
 }
 
 # ---------------------------------------------------------------- below the socket layer
-# Packets no socket sends (DESIGN.md, "The backstop"): the kernel's own
+# Packets no socket sends (README, "The backstop"): the kernel's own
 # answers, and what the client routes for containers behind it.
 
 KNOCK_PORT=7009         # closed on the client
@@ -1018,7 +1018,7 @@ scenario_21() {
 	tunnel_up c
 	expect "a new uplink $UPLINK_C (10.74.0.2 to the gateway's 10.74.0.1) after attach" new_uplink
 	expect "a new container K4 on a new bridge after attach" container_late
-	# Before anything tells wgks-bpf (DESIGN.md: covered at the next sync):
+	# Before anything tells wgks-bpf (README, "New devices": covered at the next sync):
 	# the client's own sockets are blocked on it already; measured, not held.
 	expect_fail "new uplink, before sync: the client's ping 10.74.0.1 is blocked" \
 		ping_once "$NS_C" 10.74.0.1
@@ -1136,7 +1136,7 @@ scenario_23() {
 	expect_no_leaks "uid 65534 to the peer's endpoint"
 }
 
-# ----- time to tunnel (DESIGN.md, "The handshake")
+# ----- time to tunnel (README, "The handshake")
 
 # tunnel_time ID: wg-quick up in client ID, then ping through the tunnel
 # every 50 ms until one is answered; the seconds from the end of wg-quick up
