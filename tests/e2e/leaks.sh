@@ -509,7 +509,7 @@ effective_has_wgks() {
 	local out
 	out=$(bpftool cgroup show "$1" effective)
 	echo "$out"
-	grep -q ' wgks_eg_' <<<"$out" && grep -q " $2\$" <<<"$out"
+	grep -q ' wgks_eg_' <<<"$out" && grep -Eq " $2 *$" <<<"$out"
 }
 
 scenario_7() {
