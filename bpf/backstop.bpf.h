@@ -84,7 +84,13 @@ __noinline int wgks_backstop_rows(struct __sk_buff *skb, __u64 netns, const stru
 	if (parse_dest(skb, &d)) {
 		if (d.link_upkeep || (d.proto == IPPROTO_IGMP && d.hoplimit == 1))
 			return WGKS_REASON_LINK;
-		r = decide_dest(p, netns, &d, 0, source_port(skb, &d));
+		/*
+		 * Row 6 by WireGuard's port, for the kernel's WireGuard. Never
+		 * for a forwarded packet: a container may pick that port too,
+		 * and WireGuard's own (a local socket's, or re-sent by a
+		 * tunnel, which clears the ingress device) are never forwarded.
+		 */
+		r = decide_dest(p, netns, &d, 0, skb->ingress_ifindex ? 0 : source_port(skb, &d));
 		if (r != WGKS_REASON_BLOCKED)
 			return r;
 		/* The kernel's own WireGuard starts a handshake before attach ran. */

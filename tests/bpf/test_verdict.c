@@ -839,6 +839,9 @@ static void test_backstop_rows(void **state)
 	expect_tc(vs, "from another port to an endpoint", V4(.proto = IPPROTO_UDP,
 		  .dst = "198.51.100.7", .sport = 51821, .dport = 51900), phy_ifindex, 0, 0,
 		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
+	expect_tc(vs, "forwarded, from the listen port to an endpoint", V4(.proto = IPPROTO_UDP,
+		  .dst = "198.51.100.7", .sport = 51820, .dport = 51900), phy_ifindex, 0,
+		  other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
 	endpoint_entry(vs, vs->netns, "198.51.100.7:51900", 1);
 }
 
