@@ -51,7 +51,7 @@ cell() {
 	local f=$OUT/$1.tsv
 	awk -F'\t' -v n="$2" '$1 == n {
 		printf "%s, %d leaked", ($2 == "pass" ? "pass" : "**FAIL**"), $3
-		if ($8 != "") printf ", %s", $8
+		if ($7 != "") printf ", %s", $7
 		found = 1 }
 		END { if (!found) printf "not run" }' "$f" 2>/dev/null || printf 'not run'
 }
