@@ -9,6 +9,7 @@
 #include "backstop.h"
 #include "link.h"
 #include "log.h"
+#include "routes.h"
 
 /* Devices one namespace can have, for one listing. */
 #define WGKS_MAX_LINKS 512
@@ -28,10 +29,15 @@ static bool is_virtual(const struct link_info *li)
 	return !strcmp(li->kind, "veth") || !strcmp(li->kind, "tun");
 }
 
-/* A bridge whose ports are all virtual: containers' and VMs', nothing leaves by it. */
-static bool is_internal_bridge(const struct link_info *br, const struct link_info *links, int n)
+/*
+ * A bridge of containers and VMs, nothing leaves by it: its ports are all
+ * virtual, and no route leads through it to a gateway or by default (as
+ * one would to an uplink that is a veth, in a namespace of its own).
+ */
+static bool is_internal_bridge(const struct link_info *br, const struct link_info *links, int n,
+			       const struct ways_out *ways)
 {
-	if (strcmp(br->kind, "bridge"))
+	if (strcmp(br->kind, "bridge") || routes_lead_out(ways, br->ifindex))
 		return false;
 	for (int i = 0; i < n; i++) {
 		if (links[i].master == br->ifindex && !is_virtual(&links[i]))
@@ -99,7 +105,7 @@ static int remove_filter(const struct link_info *li)
  * host. INDEX ~0u with FORGET_ALL: every entry of every namespace.
  */
 static void note_bridges(const struct ks_maps *m, uint32_t index, const struct link_info *links,
-			 int n, bool forget_all)
+			 int n, const struct ways_out *ways, bool forget_all)
 {
 	uint32_t key, next, *prev = NULL, stale[WGKS_MAX_INTERNAL];
 	int nstale = 0;
@@ -114,7 +120,7 @@ static void note_bridges(const struct ks_maps *m, uint32_t index, const struct l
 			continue;
 		for (int i = 0; !forget_all && i < n; i++)
 			keep |= WGKS_INTERNAL_KEY(index, links[i].ifindex) == key &&
-				is_internal_bridge(&links[i], links, n);
+				is_internal_bridge(&links[i], links, n, ways);
 		if (!keep && nstale < WGKS_MAX_INTERNAL)
 			stale[nstale++] = key;
 	}
@@ -122,7 +128,7 @@ static void note_bridges(const struct ks_maps *m, uint32_t index, const struct l
 		bpf_map_delete_elem(m->internal, &stale[i]);
 	for (int i = 0; !forget_all && i < n; i++) {
 		if (links[i].ifindex >> WGKS_INTERNAL_IFINDEX_BITS ||
-		    !is_internal_bridge(&links[i], links, n))
+		    !is_internal_bridge(&links[i], links, n, ways))
 			continue;
 		key = WGKS_INTERNAL_KEY(index, links[i].ifindex);
 		/* A full map: that bridge's traffic is judged as any other's. */
@@ -149,6 +155,7 @@ static struct link_info *all_links(int *n)
 
 int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 {
+	struct ways_out ways;
 	struct link_info *links;
 	int n, covered = 0;
 
@@ -157,7 +164,11 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 	links = all_links(&n);
 	if (!links)
 		return -1;
-	note_bridges(&c->st.maps, r->counters, links, n, false);
+	if (routes_ways_out(&ways)) {
+		free(links);
+		return -1;
+	}
+	note_bridges(&c->st.maps, r->counters, links, n, &ways, false);
 	for (int i = 0; i < n && covered >= 0; i++) {
 		if (!wants_backstop(&links[i], r))
 			covered = remove_filter(&links[i]) ? -1 : covered;
@@ -177,7 +188,7 @@ int backstop_uncover(struct ks_ctx *c, uint32_t index)
 	links = all_links(&n);
 	if (!links)
 		return -1;
-	note_bridges(&c->st.maps, index, links, n, true);
+	note_bridges(&c->st.maps, index, links, n, NULL, true);
 	for (int i = 0; i < n; i++)
 		ret |= remove_filter(&links[i]);
 	free(links);

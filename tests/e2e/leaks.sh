@@ -1013,7 +1013,7 @@ backstop_on() {
 
 scenario_21() {
 	local before
-	scenario 21 "A device added after attach (a new uplink, a new container bridge), then sync"
+	scenario 21 "A device added after attach (a new uplink, a new container bridge, a bridged uplink), then sync"
 	containers_ready
 	tunnel_up c
 	expect "a new uplink $UPLINK_C (10.74.0.2 to the gateway's 10.74.0.1) after attach" new_uplink
@@ -1043,8 +1043,32 @@ scenario_21() {
 	if wgks_only; then
 		expect "wgks: status lists the backstop on $UPLINK_C" backstop_on "$UPLINK_C"
 	fi
+	expect "a bridge whose port is a veth to the gateway, a route to 203.0.113.0/24 through it" \
+		bridged_uplink
+	expect_noted "sync (wgks-bpf: the new bridge)" sync_devices
+	expect_fail "bridged uplink: the client's ping 10.75.0.1 is blocked" ping_once "$NS_C" 10.75.0.1
+	expect_refused "bridged uplink: the client's UDP to 203.0.113.1:$UDP_PORT is refused" \
+		udp_send "$NS_C" 203.0.113.1 "$UDP_PORT"
+	k_sends 1 203.0.113.1 >/dev/null 2>&1
+	expect_no_leaks "a bridge that leads off the host"
+	if wgks_only; then
+		expect "wgks: status lists the backstop on $BR_U" backstop_on "$BR_U"
+	fi
 	discard_leaks
 	containers_drop
+}
+
+# A bridge that is an uplink, not a container network: its port is a veth
+# to the gateway (10.75.0.2 to its 10.75.0.1) and a route leads through it.
+BR_U="bru$T"
+bridged_uplink() {
+	ip -n "$NS_C" link add "$BR_U" type bridge &&
+		ip link add vu$T netns "$NS_C" type veth peer name "${CL_VETH_G[bridged]}" netns "$NS_G" &&
+		ip -n "$NS_C" link set vu$T master "$BR_U" up &&
+		ip -n "$NS_C" addr add 10.75.0.2/24 dev "$BR_U" && ip -n "$NS_C" link set "$BR_U" up &&
+		ip -n "$NS_G" addr add 10.75.0.1/24 dev "${CL_VETH_G[bridged]}" &&
+		ip -n "$NS_G" link set "${CL_VETH_G[bridged]}" up &&
+		ip -n "$NS_C" route add 203.0.113.0/24 via 10.75.0.1 dev "$BR_U"
 }
 
 # ----- attacks (the threat model, DESIGN.md 1b)
@@ -1247,6 +1271,7 @@ main() {
 	setup_leak_counters d
 	setup_leak_counters uplink
 	setup_leak_counters reuse
+	setup_leak_counters bridged
 	setup_server
 	expect "control: the leak counter counts plain client traffic (no kill switch)" control
 

@@ -16,7 +16,7 @@
 # TCP and UDP echo servers). Netfilter counters in G's raw PREROUTING count
 # every packet arriving from a client's underlay that is neither WireGuard's
 # own UDP to the server (a datagram too short to be WireGuard's is not) nor
-# IPv6 link upkeep (NDP, MLD): a leak.
+# link upkeep (NDP, MLD, IGMP): a leak.
 #
 # Everything has a unique name (the PID of the script), and e2e_cleanup
 # removes it all. Scripts that use this take the host-wide e2e lock, since
@@ -56,8 +56,8 @@ declare -A CL_WG=([c]="$WG_C" [d]="$WG_D")
 declare -A CL_CHAIN=([c]=wgks_leak_c [d]=wgks_leak_d)
 # More links from client C to the gateway that leaks.sh makes on the way
 # (a new uplink, a device taking a tunnel's ifindex), counted as clients are.
-CL_VETH_G+=([uplink]="vm$T" [reuse]="vs$T")
-CL_CHAIN+=([uplink]=wgks_leak_up [reuse]=wgks_leak_re)
+CL_VETH_G+=([uplink]="vm$T" [reuse]="vs$T" [bridged]="vw$T")
+CL_CHAIN+=([uplink]=wgks_leak_up [reuse]=wgks_leak_re [bridged]=wgks_leak_br)
 
 NET4=198.18.0.1         # the "internet", on G's lo
 NET6=2001:db8:77::1
@@ -275,8 +275,10 @@ new_client() {
 # Leak counters for client ID in the gateway's raw PREROUTING, before
 # anything else sees the packet. Everything arriving on the client's underlay
 # is a leak except WireGuard's encrypted UDP to the server's port, and NDP
-# (hop limit 255) / MLD (hop limit 1), which a kill switch must pass. Those
-# are counted too, under their own comments, so they can be seen working.
+# (hop limit 255) / MLD and IGMP (hop limit 1, IGMP to 224.0.0.0/24 only),
+# the link's upkeep, which wgks-bpf passes (NDP a kill switch must pass; the
+# recipe blocks IGMP, so it is no leak either way). Those are counted too,
+# under their own comments, so they can be seen working.
 LEAK_IDS=()             # the clients that have leak counters
 setup_leak_counters() {
 	local chain=${CL_CHAIN[$1]} gveth=${CL_VETH_G[$1]} t
@@ -289,6 +291,9 @@ setup_leak_counters() {
 		-m comment --comment wgks-leak -j RETURN
 	in_g iptables -t raw -A "$chain" -p udp --dport "$WG_PORT" -m addrtype --dst-type LOCAL \
 		-m comment --comment wgks-wg -j RETURN
+	# IGMP reports (TTL 1, to 224.0.0.0/24): IPv4's MLD, link upkeep.
+	in_g iptables -t raw -A "$chain" -p igmp -d 224.0.0.0/24 -m ttl --ttl-eq 1 \
+		-m comment --comment wgks-igmp -j RETURN
 	in_g iptables -t raw -A "$chain" -m comment --comment wgks-leak -j RETURN
 
 	in_g ip6tables -t raw -N "$chain"
