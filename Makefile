@@ -82,10 +82,16 @@ wgks-bpf: $(LOADER_OBJS)
 # Installed files that name the binary's path.
 DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
 	$(OUTPUT)/nm-dispatcher.sh
-$(OUTPUT)/%: loader/dist/%.in | $(OUTPUT)
+# They are made again when the directory they name changes (one `make
+# install PREFIX=/usr` after another with the default /usr/local).
+$(OUTPUT)/dist-dirs: FORCE | $(OUTPUT)
+	$(Q)echo '$(SBINDIR)' | cmp -s - $@ || echo '$(SBINDIR)' > $@
+$(OUTPUT)/%: loader/dist/%.in $(OUTPUT)/dist-dirs | $(OUTPUT)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
-$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh | $(OUTPUT)
+$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh $(OUTPUT)/dist-dirs | $(OUTPUT)
 	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+.PHONY: FORCE
+FORCE:
 
 install: wgks-bpf $(DIST_GENERATED)
 	install -D -m 0755 wgks-bpf $(DESTDIR)$(SBINDIR)/wgks-bpf
