@@ -102,11 +102,17 @@ install: wgks-bpf $(DIST_GENERATED)
 	install -D -m 0644 loader/dist/wgks-bpf.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf
 	install -D -m 0755 $(OUTPUT)/nm-dispatcher.sh $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
+	@# NetworkManager runs pre-up and pre-down scripts only from these.
+	install -d $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d
+	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf
+	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
-		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf \
+		$(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf \
+		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf
