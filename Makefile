@@ -79,6 +79,9 @@ wgks-bpf: $(LOADER_OBJS)
 
 -include $(LOADER_OBJS:.o=.d)
 
+# The network managers a failed lockdown keeps from starting (a drop-in each).
+LOCKDOWN_GATED := NetworkManager.service systemd-networkd.service networking.service
+
 # Installed files that name the binary's path.
 DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
 	$(OUTPUT)/nm-dispatcher.sh
@@ -106,13 +109,19 @@ install: wgks-bpf $(DIST_GENERATED)
 	install -d $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d
 	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf
 	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
+	@# A failed lockdown keeps these network managers from starting.
+	for m in $(LOCKDOWN_GATED); do \
+		install -D -m 0644 loader/dist/wgks-bpf-lockdown.conf \
+			$(DESTDIR)$(UNITDIR)/$$m.d/wgks-bpf-lockdown.conf || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf \
 		$(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf \
-		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
+		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf \
+		$(LOCKDOWN_GATED:%=$(DESTDIR)$(UNITDIR)/%.d/wgks-bpf-lockdown.conf)
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf

@@ -35,7 +35,10 @@ trap cleanup EXIT
 make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >/dev/null
 for f in usr/sbin/wgks-bpf usr/share/man/man8/wgks-bpf.8 \
 	usr/lib/systemd/system/wgks-bpf-lockdown.service usr/lib/systemd/system/wgks-bpf@.service \
-	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf; do
+	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf \
+	usr/lib/systemd/system/NetworkManager.service.d/wgks-bpf-lockdown.conf \
+	usr/lib/systemd/system/systemd-networkd.service.d/wgks-bpf-lockdown.conf \
+	usr/lib/systemd/system/networking.service.d/wgks-bpf-lockdown.conf; do
 	check "installed $f" test -s "$DEST/$f"
 done
 # NetworkManager runs pre-up and pre-down scripts only from these.
