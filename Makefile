@@ -7,6 +7,7 @@ MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
+PKGLIBDIR ?= $(PREFIX)/lib/wgks-bpf
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -84,15 +85,16 @@ LOCKDOWN_GATED := NetworkManager.service systemd-networkd.service networking.ser
 
 # Installed files that name the binary's path.
 DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
-	$(OUTPUT)/nm-dispatcher.sh
-# They are made again when the directory they name changes (one `make
+	$(OUTPUT)/nm-dispatcher.sh $(OUTPUT)/wg-quick-restart.sh $(OUTPUT)/wg-quick-restart.conf
+DIST_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' $< > $@
+# They are made again when the directories they name change (one `make
 # install PREFIX=/usr` after another with the default /usr/local).
 $(OUTPUT)/dist-dirs: FORCE | $(OUTPUT)
-	$(Q)echo '$(SBINDIR)' | cmp -s - $@ || echo '$(SBINDIR)' > $@
+	$(Q)echo '$(SBINDIR) $(PKGLIBDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(PKGLIBDIR)' > $@
 $(OUTPUT)/%: loader/dist/%.in $(OUTPUT)/dist-dirs | $(OUTPUT)
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
-$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh $(OUTPUT)/dist-dirs | $(OUTPUT)
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+	$(Q)$(DIST_SED)
+$(OUTPUT)/%.sh: loader/dist/%.sh $(OUTPUT)/dist-dirs | $(OUTPUT)
+	$(Q)$(DIST_SED)
 .PHONY: FORCE
 FORCE:
 
@@ -109,6 +111,10 @@ install: wgks-bpf $(DIST_GENERATED)
 	install -d $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d
 	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf
 	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
+	@# A restart of wg-quick@.service keeps the namespace blocked throughout.
+	install -D -m 0755 $(OUTPUT)/wg-quick-restart.sh $(DESTDIR)$(PKGLIBDIR)/wg-quick-restart
+	install -D -m 0644 $(OUTPUT)/wg-quick-restart.conf \
+		$(DESTDIR)$(UNITDIR)/wg-quick@.service.d/wgks-bpf.conf
 	@# A failed lockdown keeps these network managers from starting.
 	for m in $(LOCKDOWN_GATED); do \
 		install -D -m 0644 loader/dist/wgks-bpf-lockdown.conf \
@@ -121,6 +127,7 @@ uninstall:
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf \
 		$(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf \
 		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf \
+		$(DESTDIR)$(PKGLIBDIR)/wg-quick-restart $(DESTDIR)$(UNITDIR)/wg-quick@.service.d/wgks-bpf.conf \
 		$(LOCKDOWN_GATED:%=$(DESTDIR)$(UNITDIR)/%.d/wgks-bpf-lockdown.conf)
 
 clean:

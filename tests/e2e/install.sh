@@ -36,6 +36,7 @@ make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >/dev/null
 for f in usr/sbin/wgks-bpf usr/share/man/man8/wgks-bpf.8 \
 	usr/lib/systemd/system/wgks-bpf-lockdown.service usr/lib/systemd/system/wgks-bpf@.service \
 	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf \
+	usr/lib/wgks-bpf/wg-quick-restart usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf \
 	usr/lib/systemd/system/NetworkManager.service.d/wgks-bpf-lockdown.conf \
 	usr/lib/systemd/system/systemd-networkd.service.d/wgks-bpf-lockdown.conf \
 	usr/lib/systemd/system/networking.service.d/wgks-bpf-lockdown.conf; do
@@ -56,7 +57,11 @@ check "the lockdown unit runs before the network is configured" sh -c "
 	grep -qx 'Wants=network-pre.target' '$DEST/usr/lib/systemd/system/wgks-bpf-lockdown.service'"
 check "the dispatcher hook runs the installed binary by default" \
 	grep -q 'WGKS_BPF:-/usr/sbin/wgks-bpf}' "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
-check "no @placeholder@ is left in what was installed" sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/etc'"
+check "the wg-quick@ drop-in runs the installed helper" \
+	grep -q '^ExecStop=/usr/lib/wgks-bpf/wg-quick-restart stop %n %i$' \
+	"$DEST/usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf"
+check "no @placeholder@ is left in what was installed" \
+	sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/usr/lib/wgks-bpf' '$DEST/etc'"
 check "man -l renders the page" sh -c "man -l '$DEST/usr/share/man/man8/wgks-bpf.8' | grep -q lockdown"
 if command -v systemd-analyze >/dev/null; then
 	for unit in wgks-bpf-lockdown.service wgks-bpf@.service; do
