@@ -135,3 +135,4 @@ clean:
 
 include tests/tests.mk
 include tests/kernels/kernels.mk
+include tests/system/system.mk
