@@ -274,7 +274,8 @@ boot_nm() {
 	begin nm-user-owned
 	step "alice's own connection: interface wg0, connection.permissions user:alice" \
 		'nmcli connection down wg0 && nmcli connection clone wg0 alice-vpn >/dev/null &&
-		nmcli connection modify alice-vpn connection.permissions user:alice connection.autoconnect no'
+		nmcli connection modify alice-vpn connection.permissions user:alice connection.autoconnect no &&
+		wait_for 20 eval "! ip link show dev wg0"'
 	step "the admin's tunnel: wg-quick@wg0" 'systemctl start wg-quick@wg0 && tunnel_attached wg0'
 	m=$(mark)
 	step "alice's connection up (it takes the device over), and down: the hook attached nothing" \
