@@ -87,9 +87,12 @@ rootfs_fixups() {
 	chroot "$root" useradd --create-home --shell /bin/bash alice
 }
 
-# rootfs: the cached root file system for today's recipe; built if missing.
+# rootfs: the cached root file system for today's recipe; built if missing
+# (under a lock: two runs at once build it once).
 rootfs() {
-	local kernel key dir tmp
+	local kernel key dir tmp lock
+	exec {lock}>"$CACHE/lock"
+	flock -w 1800 "$lock" || die "another run held $CACHE/lock for 30 minutes"
 	kernel=$(resolve "$KERNEL_META") || die "apt knows no package $KERNEL_META (apt-get update?)"
 	key=$(printf '%s; kernel %s' "$IMAGE_RECIPE" "$kernel" | sha256sum | cut -c1-16)
 	dir="$CACHE/rootfs-$key"
@@ -98,7 +101,8 @@ rootfs() {
 		return 0
 	fi
 	log "building the guest's root file system with mmdebstrap ($kernel)"
-	rm -rf "$dir" "$dir.ok"
+	# What an interrupted build left.
+	rm -rf "$dir" "$dir.ok" "$CACHE"/build.*
 	tmp=$(mktemp -d "$CACHE/build.XXXXXX")
 	mmdebstrap --variant=minbase --include="$(IFS=,; echo "${GUEST_PACKAGES[*]}")" \
 		"$SUITE" "$tmp/root" "${MIRRORS[@]}" >"$tmp/mmdebstrap.log" 2>&1 ||
@@ -181,6 +185,7 @@ cleanup() {
 	for pid in "${PEER_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	ip netns list | grep -qw "$NS" && ip netns del "$NS"
 	rm -f "/var/run/wireguard/$WGS.sock"
+	rm -rf "$OUT/stage" "$OUT"/*/root "$OUT"/*/disk.img
 	return 0
 }
 trap cleanup EXIT
@@ -328,6 +333,8 @@ shutdown_guest() {
 	guest_stop "$GUEST_DIR"
 	wait "$(cat "$GUEST_DIR/run.pid")" 2>/dev/null || true
 	exec {AGENT_TO}>&- {AGENT_FROM}<&-
+	# 2 GB each (sparse, ~0.5 GB used): the logs and the pcap stay.
+	rm -f "$GUEST_DIR/disk.img"
 }
 
 # ---------------------------------------------------------------- leaks
@@ -363,4 +370,6 @@ prepare() {
 
 # shellcheck source-path=SCRIPTDIR source=scenarios.sh
 . "$HERE/scenarios.sh"
+# Sourced (with --src and --out set), it only defines: to drive a guest by
+# hand while writing a scenario (prepare; boot NAME "" VARIANT...; g ...).
 [[ ${BASH_SOURCE[0]} != "$0" ]] || { prepare; run_scenarios; }

@@ -291,7 +291,7 @@ boot_nm() {
 
 boot_lockdown() {
 	only lockdown || return 0
-	boot lockdown "" v_wgquick v_lockdown || { no_boot boot-lockdown; return; }
+	boot lockdown "" v_wgquick v_lockdown || { no_boot boot-lockdown wgquick-restart-lockdown; return; }
 	local m
 	begin boot-lockdown
 	step "wg-quick@wg0 attached wg0 at boot" "$WAIT_ATTACHED"
@@ -308,6 +308,14 @@ boot_lockdown() {
 	local blocked
 	blocked=$(g 'wgks-bpf status --json | grep -o "\"blocked\":{\"packets\":[0-9]*" | grep -o "[0-9]*$"') || true
 	finish zero 0 "$m" "the kill switch blocked ${blocked:-?} packets by the end (probes included)"
+
+	# The drop-in must leave a lockdown it did not turn on as it was.
+	begin wgquick-restart-lockdown
+	m=$SC_MARK
+	step "systemctl restart wg-quick@wg0 while sending" \
+		'traffic_start; systemctl restart wg-quick@wg0; rc=$?; sleep 1; traffic_stop; exit $rc'
+	step "wg0 protected again, lockdown still on" 'tunnel_attached wg0 && lockdown_on && tunnel_works'
+	finish zero "$m"
 	shutdown_guest
 }
 
@@ -400,6 +408,7 @@ row networkd-recreate "wg0 deleted and made again by networkd, while sending: at
 row networkd-restart "systemctl restart systemd-networkd, while sending"
 row wgquick-restart "wg-quick@wg0 (PostUp/PreDown): systemctl restart, while sending"
 row wgquick-stop "wg-quick@wg0: systemctl stop: detached (as designed)"
+row wgquick-restart-lockdown "wg-quick@wg0: systemctl restart under the boot's lockdown, while sending: lockdown stays on"
 
 run_scenarios() {
 	boot_lockdown
