@@ -22,7 +22,9 @@ marker() { echo "/run/wgks-bpf/restart-$1"; }
 
 case $1 in
 stop)
-	systemctl list-jobs --no-legend --plain "$2" 2>/dev/null | grep -qw restart || exit 0
+	# "ID UNIT TYPE STATE": a restart job runs the stop, then the start.
+	systemctl list-jobs --no-legend --plain "$2" 2>/dev/null |
+		awk -v unit="$2" '$2 == unit && $3 == "restart" { found = 1 } END { exit !found }' || exit 0
 	# Lockdown already on (at boot, by the admin): it holds anyway.
 	"$WGKS_BPF" status --json 2>/dev/null | grep -q '"current":true,"lockdown":true' && exit 0
 	"$WGKS_BPF" lockdown on || exit 0
