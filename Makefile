@@ -7,6 +7,7 @@ MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
+PKGLIBDIR ?= $(PREFIX)/lib/wgks-bpf
 DESTDIR ?=
 VERSION := 0.1.0
 
@@ -80,13 +81,23 @@ wgks-bpf: $(LOADER_OBJS)
 
 -include $(LOADER_OBJS:.o=.d)
 
+# The network managers a failed lockdown keeps from starting (a drop-in each).
+LOCKDOWN_GATED := NetworkManager.service systemd-networkd.service networking.service
+
 # Installed files that name the binary's path.
 DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
-	$(OUTPUT)/nm-dispatcher.sh
-$(OUTPUT)/%: loader/dist/%.in | $(OUTPUT)
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
-$(OUTPUT)/nm-dispatcher.sh: loader/dist/nm-dispatcher.sh | $(OUTPUT)
-	$(Q)sed 's|@SBINDIR@|$(SBINDIR)|g' $< > $@
+	$(OUTPUT)/nm-dispatcher.sh $(OUTPUT)/wg-quick-restart.sh $(OUTPUT)/wg-quick-restart.conf
+DIST_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' $< > $@
+# They are made again when the directories they name change (one `make
+# install PREFIX=/usr` after another with the default /usr/local).
+$(OUTPUT)/dist-dirs: FORCE | $(OUTPUT)
+	$(Q)echo '$(SBINDIR) $(PKGLIBDIR)' | cmp -s - $@ || echo '$(SBINDIR) $(PKGLIBDIR)' > $@
+$(OUTPUT)/%: loader/dist/%.in $(OUTPUT)/dist-dirs | $(OUTPUT)
+	$(Q)$(DIST_SED)
+$(OUTPUT)/%.sh: loader/dist/%.sh $(OUTPUT)/dist-dirs | $(OUTPUT)
+	$(Q)$(DIST_SED)
+.PHONY: FORCE
+FORCE:
 
 # The man page's header carries VERSION too.
 $(OUTPUT)/wgks-bpf.8: loader/dist/wgks-bpf.8 Makefile | $(OUTPUT)
@@ -101,14 +112,32 @@ install: wgks-bpf $(DIST_GENERATED) $(OUTPUT)/wgks-bpf.8
 	install -D -m 0644 loader/dist/wgks-bpf.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf
 	install -D -m 0755 $(OUTPUT)/nm-dispatcher.sh $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
+	@# NetworkManager runs pre-up and pre-down scripts only from these.
+	install -d $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d
+	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf
+	ln -sf ../50-wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf
+	@# A restart of wg-quick@.service keeps the namespace blocked throughout.
+	install -D -m 0755 $(OUTPUT)/wg-quick-restart.sh $(DESTDIR)$(PKGLIBDIR)/wg-quick-restart
+	install -D -m 0644 $(OUTPUT)/wg-quick-restart.conf \
+		$(DESTDIR)$(UNITDIR)/wg-quick@.service.d/wgks-bpf.conf
+	@# A failed lockdown keeps these network managers from starting.
+	for m in $(LOCKDOWN_GATED); do \
+		install -D -m 0644 loader/dist/wgks-bpf-lockdown.conf \
+			$(DESTDIR)$(UNITDIR)/$$m.d/wgks-bpf-lockdown.conf || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
-		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
+		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf \
+		$(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf \
+		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf \
+		$(DESTDIR)$(PKGLIBDIR)/wg-quick-restart $(DESTDIR)$(UNITDIR)/wg-quick@.service.d/wgks-bpf.conf \
+		$(LOCKDOWN_GATED:%=$(DESTDIR)$(UNITDIR)/%.d/wgks-bpf-lockdown.conf)
 
 clean:
 	rm -rf $(OUTPUT) wgks-bpf
 
 include tests/tests.mk
 include tests/kernels/kernels.mk
+include tests/system/system.mk

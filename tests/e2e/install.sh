@@ -3,9 +3,10 @@
 #
 # What `make install` lays out, and that each installed piece works as far
 # as this machine lets it: the man page renders, the units pass
-# systemd-analyze, the bash completion completes, the NetworkManager
-# dispatcher hook attaches on `up` and detaches on `down` (run by hand in a
-# throwaway namespace: no NetworkManager here).
+# systemd-analyze, the bash completion completes, and the NetworkManager
+# dispatcher hook decides as it should, run by hand in a throwaway
+# namespace with a stand-in for nmcli (no NetworkManager here; `make
+# test-system` runs the hook under the real one, in a Debian guest).
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib/tap.sh
@@ -17,7 +18,6 @@ TAG=$$
 NS=wgksi$TAG
 WG=wgi$TAG
 DEST=$(mktemp -d /tmp/wgks-install.XXXXXX)
-WGGO_PID=
 
 cleanup() {
 	set +e
@@ -35,8 +35,16 @@ trap cleanup EXIT
 make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >/dev/null
 for f in usr/sbin/wgks-bpf usr/share/man/man8/wgks-bpf.8 \
 	usr/lib/systemd/system/wgks-bpf-lockdown.service usr/lib/systemd/system/wgks-bpf@.service \
-	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf; do
+	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf \
+	usr/lib/wgks-bpf/wg-quick-restart usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf \
+	usr/lib/systemd/system/NetworkManager.service.d/wgks-bpf-lockdown.conf \
+	usr/lib/systemd/system/systemd-networkd.service.d/wgks-bpf-lockdown.conf \
+	usr/lib/systemd/system/networking.service.d/wgks-bpf-lockdown.conf; do
 	check "installed $f" test -s "$DEST/$f"
+done
+# NetworkManager runs pre-up and pre-down scripts only from these.
+for d in pre-up.d pre-down.d; do
+	check "the hook is linked into $d" test "$(readlink "$DEST/etc/NetworkManager/dispatcher.d/$d/50-wgks-bpf")" = ../50-wgks-bpf
 done
 check "binary is executable and runs" "$DEST/usr/sbin/wgks-bpf" --version
 check "dispatcher hook is executable" test -x "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
@@ -49,7 +57,11 @@ check "the lockdown unit runs before the network is configured" sh -c "
 	grep -qx 'Wants=network-pre.target' '$DEST/usr/lib/systemd/system/wgks-bpf-lockdown.service'"
 check "the dispatcher hook runs the installed binary by default" \
 	grep -q 'WGKS_BPF:-/usr/sbin/wgks-bpf}' "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
-check "no @placeholder@ is left in what was installed" sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/etc'"
+check "the wg-quick@ drop-in runs the installed helper" \
+	grep -q '^ExecStop=/usr/lib/wgks-bpf/wg-quick-restart stop %n %i$' \
+	"$DEST/usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf"
+check "no @placeholder@ is left in what was installed" \
+	sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/usr/lib/wgks-bpf' '$DEST/etc'"
 check "man -l renders the page" sh -c "man -l '$DEST/usr/share/man/man8/wgks-bpf.8' | grep -q lockdown"
 check "the man page names the binary's version" sh -c \
 	"grep -qF \"\\\"\$('$DEST/usr/sbin/wgks-bpf' --version)\\\"\" '$DEST/usr/share/man/man8/wgks-bpf.8'"
@@ -73,28 +85,70 @@ check "completes a command" test "$(complete_words wgks-bpf att)" = attach
 check "completes an option" test "$(complete_words wgks-bpf attach --al)" = "--allow-lan --allow"
 check "completes lockdown's argument" test "$(complete_words wgks-bpf lockdown o)" = "on off"
 
-# The dispatcher hook, as NetworkManager would run it, in a throwaway namespace.
+# The dispatcher hook, as NetworkManager runs it (what it passes was read in
+# the guests of `make test-system`: no CONNECTION_TYPE, CONNECTION_EXTERNAL
+# for devices it did not make), in a throwaway namespace. A stand-in for
+# nmcli answers from FAKE_* and notes what it was asked to do.
 if [ "$(id -u)" != 0 ] || ! command -v wireguard-go >/dev/null; then
 	echo "SKIP: dispatcher check needs root and wireguard-go"
 else
 	e2e_lock
 	hook=$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf
+	cat >"$DEST/nmcli" <<-'EOF'
+		#!/bin/sh
+		case "$*" in
+		"-g connection.type,connection.permissions connection show uuid $CONNECTION_UUID")
+			printf '%s\n%s\n' "$FAKE_TYPE" "$FAKE_PERMISSIONS" ;;
+		"-g STATE general") echo "$FAKE_STATE" ;;
+		"--wait 0 connection down uuid $CONNECTION_UUID") echo "down $CONNECTION_UUID" >>"$FAKE_LOG" ;;
+		*) echo "nmcli: unexpected: $*" >&2; exit 1 ;;
+		esac
+	EOF
+	chmod +x "$DEST/nmcli"
 	ip netns add "$NS"
 	ip -n "$NS" link set lo up
 	ip -n "$NS" link add eth0 type veth peer name eth0p
 	env -u WG_PROCESS_FOREGROUND ip netns exec "$NS" wireguard-go "$WG" >/dev/null 2>&1 9>&-
 	ip netns exec "$NS" wg set "$WG" fwmark 51820 private-key <(wg genkey)
 	ip -n "$NS" link set "$WG" up
-	run_hook() { ip netns exec "$NS" env WGKS_BPF="$BIN" "$@" "$hook" 9>&-; }
-	check "hook ignores a device that is not WireGuard" run_hook CONNECTION_TYPE=ethernet \
-		sh -c 'exec "$0" eth0 up'
+	# hook IFACE ACTION [VAR=VALUE...]: a system-wide WireGuard connection,
+	# NetworkManager awake, unless the VARs say otherwise.
+	hook() {
+		local iface=$1 action=$2
+		shift 2
+		ip netns exec "$NS" env WGKS_BPF="$BIN" NMCLI="$DEST/nmcli" FAKE_LOG="$DEST/nmcli.log" \
+			CONNECTION_UUID=0f0f0f0f-1111-2222-3333-444444444444 CONNECTION_ID=vpn DEVICE_IFACE="$iface" \
+			FAKE_TYPE=wireguard FAKE_PERMISSIONS= FAKE_STATE=connected "$@" "$hook" "$iface" "$action" 9>&-
+	}
 	# Exit 3 is "not protected"; 1 would be an error.
 	not_protected() { ip netns exec "$NS" "$BIN" status >/dev/null; [ $? = 3 ]; }
+	protected() { ip netns exec "$NS" "$BIN" status >/dev/null; }
+	check "pre-up of an ethernet connection: nothing" hook eth0 pre-up FAKE_TYPE=802-3-ethernet
 	check "... so nothing is protected" not_protected
-	check "hook: up attaches" run_hook CONNECTION_TYPE=wireguard sh -c "exec \"\$0\" $WG up"
-	check "... and the tunnel is protected" ip netns exec "$NS" "$BIN" status
-	check "hook: down detaches" run_hook CONNECTION_TYPE=wireguard sh -c "exec \"\$0\" $WG down"
+	check "up: nothing (pre-up attaches)" hook "$WG" up
+	check "... so nothing is protected" not_protected
+	check "pre-up of a connection owned by a user: not attached" hook "$WG" pre-up FAKE_PERMISSIONS='user\:alice'
+	check "... so nothing is protected" not_protected
+	check "pre-up of a device NetworkManager did not make: not attached" hook "$WG" pre-up CONNECTION_EXTERNAL=1
+	check "... so nothing is protected" not_protected
+	check "pre-up of a system-wide WireGuard connection: attached" hook "$WG" pre-up
+	check "... and the tunnel is protected" protected
+	check "down (the device deleted under NetworkManager): nothing" hook "$WG" down
+	check "pre-down of a user's connection: not detached" hook "$WG" pre-down FAKE_PERMISSIONS='user\:alice'
+	check "pre-down of an external connection: not detached" hook "$WG" pre-down CONNECTION_EXTERNAL=1
+	check "pre-down while NetworkManager is asleep: not detached" hook "$WG" pre-down FAKE_STATE=asleep
+	check "... so the tunnel is still protected" protected
+	check "pre-down: detached" hook "$WG" pre-down
 	check "... and nothing is protected" not_protected
+	# A failing attach: wg cannot run. Exit 1, lockdown on, the connection
+	# taken down (in the background: wait for the stand-in's note).
+	rc=0
+	hook "$WG" pre-up WGKS_WG=/nonexistent/wg >/dev/null 2>&1 || rc=$?
+	check "pre-up whose attach fails: exit 1" test "$rc" = 1
+	check "... lockdown is on" sh -c "ip netns exec $NS $BIN status --json | grep -q '\"current\":true,\"lockdown\":true'"
+	check "... and the connection is taken down" sh -c \
+		"for i in 1 2 3 4 5 6 7 8 9 10; do grep -qx 'down 0f0f0f0f-1111-2222-3333-444444444444' '$DEST/nmcli.log' && exit 0; sleep 0.2; done; exit 1"
+	ip netns exec "$NS" "$BIN" lockdown off >/dev/null 2>&1
 fi
 
 summary

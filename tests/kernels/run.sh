@@ -39,6 +39,9 @@
 set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
+. "$HERE/../lib/guest.sh"
+LOG_TAG=test-kernels
 WGKS="" VERDICT="" OUT=""
 while (($#)); do
 	case $1 in
@@ -55,6 +58,7 @@ done
 KERNELS=${WGKS_KERNELS:-linux-image-cloud-amd64 linux-image-6.12-cloud-amd64}
 CACHE=${WGKS_KERNELS_CACHE:-/var/cache/wgks-bpf-kernels}
 GUEST_TIMEOUT=${WGKS_GUEST_TIMEOUT:-600}
+DEB_CACHE=$CACHE/debs
 E2E_LOCK=/run/wgks-bpf-e2e.lock
 
 # Rows of the table, in the order the checks run. boot and modules are the
@@ -67,64 +71,7 @@ MODULES=(wireguard veth nf_tables sch_ingress cls_bpf udp_diag)
 # What a cached kernel directory was built with: a change rebuilds it.
 KERNEL_RECIPE="recipe 3: ${MODULES[*]}"
 
-START=$SECONDS
-# Progress goes to stderr: several functions below answer on stdout.
-log() { printf '[%4ds] %s\n' $((SECONDS - START)) "$*" >&2; }
-die() { echo "test-kernels: $*" >&2; exit 1; }
-
 mkdir -p "$OUT" "$CACHE/debs"
-
-# ---------------------------------------------------------------- apt
-
-APT_UPDATED=""
-apt_update_once() {
-	[[ -z "$APT_UPDATED" ]] || return 0
-	log "apt-get update"
-	apt-get update -qq
-	APT_UPDATED=1
-}
-
-candidate() { apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'; }
-
-# The package lists may be missing (a fresh machine) or not know a package:
-# update once, in this shell, before anything resolves names.
-apt_lists_ready() {
-	local want known
-	want=$(wc -w <<<"$KERNELS busybox-static")
-	# shellcheck disable=SC2086 # KERNELS is a list
-	known=$(apt-cache policy $KERNELS busybox-static 2>/dev/null |
-		awk '$1 == "Candidate:" && $2 != "(none)"' | wc -l)
-	((known == want)) || apt_update_once
-}
-
-# resolve META: "package version" of what the meta-package pulls in today.
-resolve() {
-	local meta=$1 pkg ver
-	pkg=$(apt-cache depends --important "$meta" 2>/dev/null |
-		awk '$1 == "Depends:" { print $2; exit }')
-	[[ -n "$pkg" ]] || return 1
-	ver=$(candidate "$pkg")
-	[[ -n "$ver" ]] || return 1
-	echo "$pkg $ver"
-}
-
-# fetch PACKAGE VERSION: the .deb's path, downloaded once into the cache.
-# apt-get download runs as root here; -o APT::Sandbox::User=root keeps it
-# from complaining that _apt cannot write the cache.
-fetch() {
-	local pkg=$1 ver=$2 deb
-	deb=$(compgen -G "$CACHE/debs/${pkg}_${ver//:/%3a}_*.deb" | head -n1 || true)
-	if [[ -z "$deb" ]]; then
-		log "apt-get download $pkg=$ver"
-		# A version that left the archive since the last update: update, retry.
-		download "$pkg=$ver" || { apt-get update -qq >&2 && download "$pkg=$ver"; } || return 1
-		deb=$(compgen -G "$CACHE/debs/${pkg}_${ver//:/%3a}_*.deb" | head -n1)
-		# Older versions of the same package are of no further use.
-		find "$CACHE/debs" -name "${pkg}_*.deb" ! -path "$deb" -delete
-	fi
-	echo "$deb"
-}
-download() { (cd "$CACHE/debs" && apt-get download -qq -o APT::Sandbox::User=root "$1") >&2; }
 
 # ---------------------------------------------------------------- kernels
 
@@ -273,40 +220,23 @@ build_userspace() {
 # boot_guest NAME KERNEL_DIR: runs in the background; leaves console.log,
 # results.log and qemu.rc in $OUT/NAME.
 boot_guest() {
-	local name=$1 kdir=$2 d="$OUT/$1" rc=0
+	local name=$1 kdir=$2 d="$OUT/$1"
 	rm -rf "$d"; mkdir -p "$d"
 	cat "$kdir/modules.cpio" "$OUT/userspace.cpio" >"$d/initrd"
 	echo "$name, Debian package $(cat "$kdir/package"), in qemu" >"$d/about"
-	# Software emulation (no /dev/kvm here): -cpu max gives the guest the
-	# instruction set the kernel's crypto modules look for. No disk, no
-	# network: the checks make their own in namespaces. The kernel's whole
-	# boot log goes to the console (it costs nothing measurable), so a guest
-	# that does not boot says why. mitigations=off: a throwaway emulated
-	# guest has nothing to protect, and emulation is slow enough.
-	timeout --kill-after=10 "$GUEST_TIMEOUT" qemu-system-x86_64 \
-		-nodefaults -no-user-config -machine pc -cpu max -smp 1 -m 768 \
-		-display none -no-reboot \
-		-kernel "$kdir/vmlinuz" -initrd "$d/initrd" \
-		-append "console=ttyS0 rdinit=/init panic=-1 mitigations=off ${WGKS_GUEST_APPEND:-}" \
-		-serial "file:$d/console.log" -serial "file:$d/results.log" \
-		>"$d/qemu.log" 2>&1 </dev/null &
-	# Its PID, for stop_guests if this run is interrupted.
-	echo $! >"$d/timeout.pid"
-	wait $! || rc=$?
-	rm -f "$d/timeout.pid"
-	echo "$rc" >"$d/qemu.rc"
+	# No disk, no network: the checks make their own in namespaces. The
+	# kernel's whole boot log goes to the console (it costs nothing
+	# measurable). mitigations=off: a throwaway emulated guest has nothing
+	# to protect, and emulation is slow enough. ttyS1 carries the RESULT
+	# lines.
+	guest_run "$d" "$kdir/vmlinuz" "$d/initrd" \
+		"console=ttyS0 rdinit=/init panic=-1 mitigations=off ${WGKS_GUEST_APPEND:-}" \
+		-serial "file:$d/results.log"
 	rm -f "$d/initrd"
 }
 
-# On an early exit (a signal, an error): the guests' `timeout`s, by the PIDs
-# boot_guest noted; each takes its qemu down with it.
-stop_guests() {
-	local f
-	for f in "$OUT"/*/timeout.pid; do
-		[[ -f "$f" ]] && kill -TERM "$(cat "$f")" 2>/dev/null
-	done
-	return 0
-}
+# On an early exit (a signal, an error): the guests still running.
+stop_guests() { guest_stop "$OUT"/*/; }
 trap stop_guests EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -385,13 +315,8 @@ print_table() {
 }
 
 exit_note() {
-	local rc
 	if [[ -f "$OUT/$1/qemu.rc" ]]; then
-		rc=$(cat "$OUT/$1/qemu.rc")
-		case $rc in
-		124 | 137) echo "qemu killed after ${GUEST_TIMEOUT} s (WGKS_GUEST_TIMEOUT)" ;;
-		*) echo "qemu exit $rc" ;;
-		esac
+		guest_exit_note "$OUT/$1"
 	else
 		echo "checks exit $(cat "$OUT/$1/rc")"
 	fi
@@ -405,7 +330,8 @@ main() {
 
 	log "kernels: $KERNELS; cache: $CACHE"
 	rm -f "$OUT"/*/timeout.pid   # left by a run that was killed: not ours
-	apt_lists_ready
+	# shellcheck disable=SC2086 # KERNELS is a list
+	apt_lists_know $KERNELS busybox-static
 	for meta in $KERNELS; do
 		kdir=$(kernel_dir "$meta")
 		name=$(cat "$kdir/kver")
@@ -450,11 +376,7 @@ main() {
 	# The whole console log of every column with a failed or missing check
 	# (a guest that did not boot has nothing else to show).
 	for col in $(printf '%s\n' "${bad_cols[@]}" | sort -u); do
-		echo
-		echo "======== console of $col ($(exit_note "$col"))"
-		cat "$OUT/$col/console.log"
-		[[ -s "$OUT/$col/qemu.log" ]] && { echo "-------- qemu:"; cat "$OUT/$col/qemu.log"; }
-		echo "======== end of console of $col"
+		guest_console "$col" "$OUT/$col" "$(exit_note "$col")"
 	done
 	print_table
 	log "total $((SECONDS - START)) s; logs in $OUT/*/console.log"
