@@ -122,7 +122,8 @@ static int print_event(void *arg, void *data, size_t size)
 	const struct wgks_event *e = data;
 	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", when[64], pbuf[16];
 	char dev[IF_NAMESIZE] = "", in[IF_NAMESIZE] = "";
-	const char *cg = cgroup_path(w, e->cgroup_id);
+	bool no_owner = e->reason == WGKS_REASON_FORWARD || e->reason == WGKS_REASON_KERNEL;
+	const char *cg = no_owner ? "" : cgroup_path(w, e->cgroup_id);
 	int af = e->family == 6 ? AF_INET6 : AF_INET;
 	uint64_t wall = e->time_ns + (uint64_t)w->realtime_skew;
 	time_t secs = (time_t)(wall / 1000000000ull);
@@ -142,12 +143,22 @@ static int print_event(void *arg, void *data, size_t size)
 		device_name(w, e, e->ingress_ifindex, in);
 	pw = getpwuid(e->uid);
 	if (w->json) {
-		/* Names come from others (a cgroup in a delegated subtree): all escaped. */
-		printf("{\"time\":\"%s.%03u\",\"netns\":%" PRIu64 ",\"uid\":%u,\"user\":", when,
-		       (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns, e->uid);
-		json_string(stdout, pw ? pw->pw_name : "");
-		printf(",\"cgroup\":");
-		json_string(stdout, cg);
+		printf("{\"time\":\"%s.%03u\",\"netns\":%" PRIu64 ",\"uid\":", when,
+		       (unsigned)(wall / 1000000 % 1000), (uint64_t)e->netns);
+		/*
+		 * What the backstop blocked came from no socket of a process
+		 * (the kernel's, or forwarded): no uid, user or cgroup, rather
+		 * than the overflow uid and the root cgroup the helpers answer.
+		 */
+		if (no_owner) {
+			printf("null,\"user\":null,\"cgroup\":null");
+		} else {
+			/* Names come from others (a cgroup in a delegated subtree): all escaped. */
+			printf("%u,\"user\":", e->uid);
+			json_string(stdout, pw ? pw->pw_name : "");
+			printf(",\"cgroup\":");
+			json_string(stdout, cg);
+		}
 		printf(",\"proto\":\"%s\",\"src\":\"%s\",\"sport\":%u,\"dst\":\"%s\",\"dport\":%u,"
 		       "\"device\":", proto_name(e->proto, pbuf, sizeof(pbuf)), src, ntohs(e->sport), dst,
 		       ntohs(e->dport));
@@ -168,7 +179,7 @@ static int print_event(void *arg, void *data, size_t size)
 			snprintf(who, sizeof(who), "forwarded from %s",
 				 text_safe(in, devtext, sizeof(devtext)));
 		else if (e->reason == WGKS_REASON_KERNEL)
-			snprintf(who, sizeof(who), "kernel (no socket)");
+			snprintf(who, sizeof(who), "kernel");
 		else
 			snprintf(who, sizeof(who), "uid %u(%s) %s", e->uid,
 				 text_safe(pw ? pw->pw_name : "?", user, sizeof(user)),

@@ -84,6 +84,15 @@ complete_words() {
 check "completes a command" test "$(complete_words wgks-bpf att)" = attach
 check "completes an option" test "$(complete_words wgks-bpf attach --al)" = "--allow-lan --allow"
 check "completes lockdown's argument" test "$(complete_words wgks-bpf lockdown o)" = "on off"
+# Every command --help lists, and no other.
+commands_in_help() {
+	"$BIN" --help 2>&1 | sed -n '/^Available subcommands:/,$ s/^  \([a-z][a-z]*\).*/\1/p' | sort | tr '\n' ' '
+}
+commands_completed() {
+	complete_words wgks-bpf "" | tr ' ' '\n' | grep -v '^-' | sort | tr '\n' ' '
+}
+check "completes every command of --help ($(commands_in_help))" \
+	test "$(commands_completed)" = "$(commands_in_help)"
 
 # The dispatcher hook, as NetworkManager runs it (what it passes was read in
 # the guests of `make test-system`: no CONNECTION_TYPE, CONNECTION_EXTERNAL

@@ -143,9 +143,9 @@ import socket
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("198.18.0.1", 4646))'
 sleep 0.5
 check "watch: the kernel's RST to a LAN probe, blocked at the backstop" test "$(events \
-	'e["reason"] == "kernel" and e["proto"] == "tcp" and e["sport"] == 4545 and e["dst"] == "fd66::2" and e["device"] == "eth0"')" -ge 1
+	'e["reason"] == "kernel" and e["proto"] == "tcp" and e["sport"] == 4545 and e["dst"] == "fd66::2" and e["device"] == "eth0" and e["uid"] is None and e["user"] is None and e["cgroup"] is None')" -ge 1
 check "watch: a forwarded packet, blocked at the backstop, with where it came in" test "$(events \
-	'e["reason"] == "forward" and e["ingress"] == "eth0" and e["src"] == "10.66.0.2" and e["dst"] == "198.18.0.1" and e["dport"] == 4646')" -ge 1
+	'e["reason"] == "forward" and e["ingress"] == "eth0" and e["src"] == "10.66.0.2" and e["dst"] == "198.18.0.1" and e["dport"] == 4646 and e["uid"] is None and e["cgroup"] is None')" -ge 1
 check "status: the backstop's counters moved (kernel, forward)" sh -c \
 	"[ \"\$(ip netns exec '$NS' '$BIN' status --json | '$PY' -c 'import json,sys; n=[n for n in json.load(sys.stdin)[\"namespaces\"] if n[\"current\"]][0][\"counters\"]; print(min(n[\"kernel\"][\"packets\"], n[\"forward\"][\"packets\"]))')\" -ge 1 ]"
 
