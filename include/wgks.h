@@ -27,22 +27,28 @@
  * egress on the namespace's devices: what the kernel sends on its own, and
  * what it forwards).
  */
+#define WGKS_REASONS(X) \
+	X(UNMANAGED, unmanaged) /* namespace has no policy: pass */ \
+	X(TUNNEL, tunnel)       /* leaves via a protected tunnel: pass */ \
+	X(FWMARK, fwmark)       /* WireGuard's own packet with its tunnel's fwmark: pass */ \
+	X(LOCAL, local)         /* leaves via loopback: pass */ \
+	X(LINK, link)           /* link upkeep: IPv6 NDP / MLD, IGMP, ARP: pass */ \
+	X(ENDPOINT, endpoint)   /* fwmark off: WireGuard's own UDP to a peer endpoint: pass */ \
+	X(LAN, lan)             /* to an allowed prefix, not name resolution: pass */ \
+	X(BLOCKED, blocked)     /* a socket's packet, anything else: drop */ \
+	X(INTERNAL, internal)   /* to a local bridge of containers or VMs, never off the host: pass */ \
+	X(HANDSHAKE, handshake) /* a WireGuard handshake initiation from root or the kernel: pass */ \
+	X(PACKET, packet)       /* backstop: from a packet socket (DHCPv4; CAP_NET_RAW): pass */ \
+	X(FORWARD, forward)     /* backstop: routed for a container or VM, off the tunnel: drop */ \
+	X(KERNEL, kernel)       /* backstop: sent by the kernel without a judged socket: drop */
+
+/* The counters' order and status's names come from the list above, once. */
+#define WGKS_REASON_ENUM(name, text) WGKS_REASON_##name,
 enum wgks_reason {
-	WGKS_REASON_UNMANAGED = 0, /* namespace has no policy: pass */
-	WGKS_REASON_TUNNEL,        /* leaves via a protected tunnel: pass */
-	WGKS_REASON_FWMARK,        /* WireGuard's own packet with its tunnel's fwmark: pass */
-	WGKS_REASON_LOCAL,         /* leaves via loopback: pass */
-	WGKS_REASON_LINK,          /* link upkeep: IPv6 NDP / MLD, IGMP, ARP: pass */
-	WGKS_REASON_ENDPOINT,      /* fwmark off: WireGuard's own UDP to a peer endpoint: pass */
-	WGKS_REASON_LAN,           /* to an allowed prefix, not name resolution: pass */
-	WGKS_REASON_BLOCKED,       /* a socket's packet, anything else: drop */
-	WGKS_REASON_INTERNAL,      /* to a local bridge of containers or VMs: never leaves the host: pass */
-	WGKS_REASON_HANDSHAKE,     /* a WireGuard handshake initiation from root or the kernel: pass */
-	WGKS_REASON_PACKET,        /* backstop: from a packet socket (DHCPv4; needs CAP_NET_RAW): pass */
-	WGKS_REASON_FORWARD,       /* backstop: routed for a container or VM, off the tunnel: drop */
-	WGKS_REASON_KERNEL,        /* backstop: sent by the kernel without a judged socket: drop */
+	WGKS_REASONS(WGKS_REASON_ENUM)
 	WGKS_REASON_MAX,
 };
+#undef WGKS_REASON_ENUM
 
 /* Counter slots per namespace: a power of two the programs mask an index with. */
 #define WGKS_REASON_SLOTS 16

@@ -21,15 +21,9 @@
 
 #define EXIT_NOT_PROTECTED 3
 
-static const char *const reason_names[WGKS_REASON_MAX] = {
-	[WGKS_REASON_UNMANAGED] = "unmanaged", [WGKS_REASON_TUNNEL] = "tunnel",
-	[WGKS_REASON_FWMARK] = "fwmark",       [WGKS_REASON_LOCAL] = "local",
-	[WGKS_REASON_LINK] = "link",           [WGKS_REASON_ENDPOINT] = "endpoint",
-	[WGKS_REASON_LAN] = "lan",             [WGKS_REASON_BLOCKED] = "blocked",
-	[WGKS_REASON_INTERNAL] = "internal",   [WGKS_REASON_HANDSHAKE] = "handshake",
-	[WGKS_REASON_PACKET] = "packet",       [WGKS_REASON_FORWARD] = "forward",
-	[WGKS_REASON_KERNEL] = "kernel",
-};
+#define REASON_NAME(name, text) [WGKS_REASON_##name] = #text,
+static const char *const reason_names[WGKS_REASON_MAX] = { WGKS_REASONS(REASON_NAME) };
+#undef REASON_NAME
 
 /* One endpoint or prefix entry, as text, for the lists below. */
 struct list_arg {
