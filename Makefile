@@ -7,6 +7,8 @@ MANDIR ?= $(PREFIX)/share/man
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 NMDISPATCHDIR ?= /etc/NetworkManager/dispatcher.d
+# udev reads no rules under /usr/local: /etc unless installing into /usr.
+UDEVRULESDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/udev/rules.d,/etc/udev/rules.d)
 PKGLIBDIR ?= $(PREFIX)/lib/wgks-bpf
 DESTDIR ?=
 VERSION := 0.1.0
@@ -86,6 +88,7 @@ LOCKDOWN_GATED := NetworkManager.service systemd-networkd.service networking.ser
 
 # Installed files that name the binary's path.
 DIST_GENERATED := $(OUTPUT)/wgks-bpf-lockdown.service $(OUTPUT)/wgks-bpf@.service \
+	$(OUTPUT)/wgks-bpf-sync@.service \
 	$(OUTPUT)/nm-dispatcher.sh $(OUTPUT)/wg-quick-restart.sh $(OUTPUT)/wg-quick-restart.conf
 DIST_SED = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@PKGLIBDIR@|$(PKGLIBDIR)|g' $< > $@
 # They are made again when the directories they name change (one `make
@@ -109,6 +112,9 @@ install: wgks-bpf $(DIST_GENERATED) $(OUTPUT)/wgks-bpf.8
 	install -D -m 0644 $(OUTPUT)/wgks-bpf-lockdown.service \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service
 	install -D -m 0644 $(OUTPUT)/wgks-bpf@.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service
+	@# A new network device gets the backstop as it appears.
+	install -D -m 0644 $(OUTPUT)/wgks-bpf-sync@.service $(DESTDIR)$(UNITDIR)/wgks-bpf-sync@.service
+	install -D -m 0644 loader/dist/60-wgks-bpf.rules $(DESTDIR)$(UDEVRULESDIR)/60-wgks-bpf.rules
 	install -D -m 0644 loader/dist/wgks-bpf.bash-completion \
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf
 	install -D -m 0755 $(OUTPUT)/nm-dispatcher.sh $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf
@@ -129,6 +135,7 @@ install: wgks-bpf $(DIST_GENERATED) $(OUTPUT)/wgks-bpf.8
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
+		$(DESTDIR)$(UNITDIR)/wgks-bpf-sync@.service $(DESTDIR)$(UDEVRULESDIR)/60-wgks-bpf.rules \
 		$(DESTDIR)$(BASHCOMPDIR)/wgks-bpf $(DESTDIR)$(NMDISPATCHDIR)/50-wgks-bpf \
 		$(DESTDIR)$(NMDISPATCHDIR)/pre-up.d/50-wgks-bpf \
 		$(DESTDIR)$(NMDISPATCHDIR)/pre-down.d/50-wgks-bpf \

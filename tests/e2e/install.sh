@@ -35,6 +35,7 @@ trap cleanup EXIT
 make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >/dev/null
 for f in usr/sbin/wgks-bpf usr/share/man/man8/wgks-bpf.8 \
 	usr/lib/systemd/system/wgks-bpf-lockdown.service usr/lib/systemd/system/wgks-bpf@.service \
+	usr/lib/systemd/system/wgks-bpf-sync@.service usr/lib/udev/rules.d/60-wgks-bpf.rules \
 	usr/share/bash-completion/completions/wgks-bpf etc/NetworkManager/dispatcher.d/50-wgks-bpf \
 	usr/lib/wgks-bpf/wg-quick-restart usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf \
 	usr/lib/systemd/system/NetworkManager.service.d/wgks-bpf-lockdown.conf \
@@ -48,7 +49,7 @@ for d in pre-up.d pre-down.d; do
 done
 check "binary is executable and runs" "$DEST/usr/sbin/wgks-bpf" --version
 check "dispatcher hook is executable" test -x "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
-for unit in wgks-bpf-lockdown.service wgks-bpf@.service; do
+for unit in wgks-bpf-lockdown.service wgks-bpf@.service wgks-bpf-sync@.service; do
 	check "$unit names the installed binary" grep -q 'ExecStart=/usr/sbin/wgks-bpf ' \
 		"$DEST/usr/lib/systemd/system/$unit"
 done
@@ -60,13 +61,24 @@ check "the dispatcher hook runs the installed binary by default" \
 check "the wg-quick@ drop-in runs the installed helper" \
 	grep -q '^ExecStop=/usr/lib/wgks-bpf/wg-quick-restart stop %n %i$' \
 	"$DEST/usr/lib/systemd/system/wg-quick@.service.d/wgks-bpf.conf"
+# The udev rule (its continuation lines joined, as udev reads them); the
+# guests of `make test-system` see udev run it.
+# shellcheck disable=SC2016 # $attr{ifindex} is udev's
+udev_rule_wants_sync() {
+	sed -e ':a' -e '/\\$/N; s/\\\n[[:space:]]*/ /; ta' "$DEST/usr/lib/udev/rules.d/60-wgks-bpf.rules" |
+		grep -v '^#' | tr -s ' ' | grep -qxF 'ACTION=="add", SUBSYSTEM=="net", KERNEL!="lo", TAG+="systemd", ENV{SYSTEMD_WANTS}+="wgks-bpf-sync@$attr{ifindex}.service"'
+}
+check "the udev rule wants wgks-bpf-sync@IFINDEX.service for a new network device" udev_rule_wants_sync
+check "PREFIX=/usr/local installs the udev rule where udev reads it (/etc)" sh -c \
+	"make -s -C '$ROOT' install DESTDIR='$DEST/local' PREFIX=/usr/local >/dev/null &&
+	test -s '$DEST/local/etc/udev/rules.d/60-wgks-bpf.rules'"
 check "no @placeholder@ is left in what was installed" \
 	sh -c "! grep -rl '@[A-Z]*@' '$DEST/usr/lib/systemd' '$DEST/usr/lib/wgks-bpf' '$DEST/etc'"
 check "man -l renders the page" sh -c "man -l '$DEST/usr/share/man/man8/wgks-bpf.8' | grep -q lockdown"
 check "the man page names the binary's version" sh -c \
 	"grep -qF \"\\\"\$('$DEST/usr/sbin/wgks-bpf' --version)\\\"\" '$DEST/usr/share/man/man8/wgks-bpf.8'"
 if command -v systemd-analyze >/dev/null; then
-	for unit in wgks-bpf-lockdown.service wgks-bpf@.service; do
+	for unit in wgks-bpf-lockdown.service wgks-bpf@.service wgks-bpf-sync@.service; do
 		# Only the binary's absence under DESTDIR may be reported.
 		out=$(systemd-analyze verify "$DEST/usr/lib/systemd/system/$unit" 2>&1 |
 			grep -v 'is not executable\|man wgks-bpf\|Failed to prepare\|instance name' || true)

@@ -352,7 +352,7 @@ boot_lockdown_masked() {
 
 boot_networkd() {
 	only networkd || return 0
-	boot networkd "" v_networkd || { no_boot networkd-boot networkd-reload networkd-recreate networkd-restart; return; }
+	boot networkd "" v_networkd || { no_boot networkd-boot networkd-reload networkd-recreate networkd-restart new-device; return; }
 	local m
 	begin networkd-boot
 	step "wgks-bpf@wg0 attached wg0, which systemd-networkd made at boot" "$WAIT_ATTACHED"
@@ -385,6 +385,24 @@ boot_networkd() {
 		rc=$?; sleep 3; traffic_stop; exit $rc'
 	step "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
 	finish zero "$m"
+
+	# udev sees the device, systemd runs wgks-bpf-sync@IFINDEX.service.
+	begin new-device
+	m=$SC_MARK
+	local took
+	took=$(g 't0=$(date +%s%N); ip link add wgksnew0 type dummy || exit 1
+		for i in $(seq 500); do
+			tc filter show dev wgksnew0 egress 2>/dev/null | grep -q " wgks_tc_" && break
+			sleep 0.01
+		done
+		t1=$(date +%s%N); tc filter show dev wgksnew0 egress | grep " wgks_tc_" >/dev/null || exit 1
+		echo $(((t1 - t0) / 1000000))') || took=""
+	step "a device added after attach (ip link add wgksnew0) has the backstop within 1 s${took:+: $took ms}" \
+		"[ -n '$took' ] && [ '${took:-9999}' -lt 1000 ] || { journalctl -b -o cat -u 'wgks-bpf-sync@*' | tail -n 5; exit 1; }"
+	step "wgks-bpf-sync@ ran for it, and status lists it" \
+		'journalctl -b -o cat -u "wgks-bpf-sync@$(cat /sys/class/net/wgksnew0/ifindex).service" | grep -m1 backstop &&
+		wgks-bpf status --json | grep -q "\"backstop\":\[[^]]*\"wgksnew0\"" && ip link del wgksnew0'
+	finish zero "$m" "" "${took:+backstop ${took} ms after ip link add}"
 	shutdown_guest
 }
 
@@ -406,6 +424,7 @@ row networkd-boot "systemd-networkd makes wg0 at boot, wgks-bpf@wg0.service atta
 row networkd-reload "networkctl reload, while sending"
 row networkd-recreate "wg0 deleted and made again by networkd, while sending: attached again"
 row networkd-restart "systemctl restart systemd-networkd, while sending"
+row new-device "a device added after attach: udev has wgks-bpf sync put the backstop on it"
 row wgquick-restart "wg-quick@wg0 (PostUp/PreDown): systemctl restart, while sending"
 row wgquick-stop "wg-quick@wg0: systemctl stop: detached (as designed)"
 row wgquick-restart-lockdown "wg-quick@wg0: systemctl restart under the boot's lockdown, while sending: lockdown stays on"
