@@ -7,11 +7,16 @@ Prints Markdown tables, writes everything as JSON (--json).
 Parts (--only picks some): testrun, insitu, sidebyside, sequential, latency.
   testrun     isolated cost per verdict path: BPF_PROG_TEST_RUN, ours and an
               empty allow-all program, on a fresh copy in private namespaces
+              (the cgroup program, and the backstop's full table)
   insitu      cost per packet in the kernel: bpf_stats of the attached program
-              under a UDP flood, between two empty programs; for 1, 16 and 256
-              protected namespaces and allow-LAN with 0 and 1,000 more prefixes
+              under a UDP flood, between two empty programs, and of the
+              backstop's tc program after an empty one; for 1, 16 and 256
+              protected namespaces and allow-LAN with 0 and 1,000 more prefixes;
+              also packets a "container" namespace sends through the protected one
   sidebyside  end to end, every filter at once in its own namespace and cgroup,
-              one sender taking turns (packets per CPU second, paired ratios)
+              one sender taking turns (packets per CPU second, paired ratios);
+              wgks-bpf also without its backstop, and with an empty tc program
+              in its place (clsact, tcx); a flow forwarded into the tunnel
   sequential  end to end, one filter after the other, as a user has them
   latency     attach + detach against PostUp + PreDown (hyperfine)
 
