@@ -7,11 +7,16 @@ Prints Markdown tables, writes everything as JSON (--json).
 Parts (--only picks some): testrun, insitu, sidebyside, sequential, latency.
   testrun     isolated cost per verdict path: BPF_PROG_TEST_RUN, ours and an
               empty allow-all program, on a fresh copy in private namespaces
+              (the cgroup program, and the backstop's full table)
   insitu      cost per packet in the kernel: bpf_stats of the attached program
-              under a UDP flood, between two empty programs; for 1, 16 and 256
-              protected namespaces and allow-LAN with 0 and 1,000 more prefixes
+              under a UDP flood, between two empty programs, and of the
+              backstop's tc program after an empty one; for 1, 16 and 256
+              protected namespaces and allow-LAN with 0 and 1,000 more prefixes;
+              also packets a "container" namespace sends through the protected one
   sidebyside  end to end, every filter at once in its own namespace and cgroup,
-              one sender taking turns (packets per CPU second, paired ratios)
+              one sender taking turns (packets per CPU second, paired ratios);
+              wgks-bpf also without its backstop, and with an empty tc program
+              in its place (clsact, tcx); a flow forwarded into the tunnel
   sequential  end to end, one filter after the other, as a user has them
   latency     attach + detach against PostUp + PreDown (hyperfine)
 
@@ -34,25 +39,38 @@ import time
 import traceback
 
 TAG = str(os.getpid())
-NS_P = "wgkbp" + TAG  # protected: tun0 (the "tunnel"), eth0 (the "physical" link)
+NS_P = "wgkbp" + TAG  # protected: tun0 (the tunnel), eth0 (the "physical" link), ctr0
+NS_C = "wgkbc" + TAG  # a "container" that NS_P routes for (its eth0 is NS_P's ctr0)
 NS_U = "wgkbu" + TAG  # unmanaged: no policy
 NS_L = "wgkbl" + TAG  # attach/detach latency: a wireguard-go interface
 WG_IF = "wgkb" + TAG
 FWMARK = "0x10"
+# The backstop's tc filter (loader/backstop.h), and the empty tc program's beside it.
+TC_HANDLE, TC_PRIO, TC_EMPTY_HANDLE = "0x776b", "1", "0x776c"
 SYSTEMS = ["none", "iptables", "nftables", "wgks-bpf"]
-# Side by side also: the empty program alone (the floor of any cgroup_skb
-# program), and wgks-bpf seen from a namespace without a policy (what it
-# costs everyone else). One namespace each: netfilter rules are per namespace.
-SIDE = SYSTEMS + ["empty", "unmanaged"]
-NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "abcdef")}
-# The cgroup each one's socket is made in (unmanaged shares wgks-bpf's).
+# Side by side also: wgks-bpf with its backstop's tc filters taken off
+# again (what the backstop adds), and with the empty tc program in the
+# backstop's place (the floor of any tc filter there), the empty program
+# alone (the floor of any cgroup_skb program), and wgks-bpf seen from a
+# namespace without a policy (what it costs everyone else). One namespace
+# each: netfilter rules and tc filters are per namespace.
+# And the empty tc program attached with tcx (BPF_TCX_EGRESS, 6.6+) instead
+# of clsact and cls_bpf: what another way to attach the backstop would cost.
+SIDE = SYSTEMS + ["nobackstop", "emptytc", "emptytcx", "empty", "unmanaged"]
+NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "adefghijv")}
+# Each one's "container", routed by it.
+NS_SIDEC = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "kmnoqrstw")}
+# The cgroup each one's socket is made in (nobackstop and unmanaged share wgks-bpf's).
 CG_SIDE = {s: s for s in SIDE}
-CG_SIDE["unmanaged"] = "wgks-bpf"
-# Allowed paths, side by side: (name, destination, udpturns options).
+for s in ("unmanaged", "nobackstop", "emptytc", "emptytcx"):
+    CG_SIDE[s] = "wgks-bpf"
+# Allowed paths, side by side: (name, destination, udpturns options, from the container).
 SIDE_PATHS = [
-    ("tunnel", "10.201.1.2", []),
-    ("fwmark", "198.18.0.2", ["mark=" + FWMARK]),
-    ("local", "127.0.0.1", ["sink"]),
+    ("tunnel", "10.201.1.2", [], False),
+    ("fwmark", "198.18.0.2", ["mark=" + FWMARK], False),
+    ("local", "127.0.0.1", ["sink"], False),
+    # Sent in the container, forwarded by the protected namespace into its tunnel.
+    ("forwarded", "10.201.1.2", [], True),
 ]
 LOCK = "/run/wgks-bpf-e2e.lock"
 RECIPE_RULE = "OUTPUT ! -o {i} -m mark ! --mark {m} -m addrtype ! --dst-type LOCAL -j REJECT"
@@ -64,6 +82,8 @@ NFT_RECIPE = """table inet wgks_bench {{
 }}
 """
 
+# A udpflood "option" of PATHS: the sender runs as uid 65534, not root.
+AS_NOBODY = "as-nobody"
 # The verdict paths: (name, namespace, destination, udpflood options).
 PATHS = [
     ("tunnel", NS_P, "10.201.1.2", []),
@@ -72,10 +92,37 @@ PATHS = [
     ("fwmark", NS_P, "198.18.0.2", ["--mark", FWMARK]),
     ("local", NS_P, "127.0.0.1", ["--sink"]),
     ("blocked", NS_P, "198.18.0.2", []),
+    # Root's blocked packets are read for a WireGuard handshake (row 9); others' are not.
+    ("blocked-user", NS_P, "198.18.0.2", [AS_NOBODY]),
     ("unmanaged", NS_U, "198.18.0.2", []),
     ("lan", NS_P, "192.168.77.2", []),  # only with allow-LAN
+    # Sent in the container and forwarded by NS_P: the cgroup hook sees them
+    # in the container (no policy there), the backstop on NS_P's devices.
+    ("fwd-tunnel", NS_C, "10.201.1.2", []),
+    ("fwd-blocked", NS_C, "198.18.0.2", []),
+    # NS_P's prerouting marks these with the tunnel's fwmark (MARK_TABLE):
+    # unjudged packets with the mark, as the kernel's WireGuard sends them.
+    ("fwd-fwmark", NS_C, "198.18.0.3", []),
+    ("fwd-lan", NS_C, "192.168.77.2", []),  # only with allow-LAN
 ]
-PATH_LABELS = {"tunnel-1": "tunnel, 1 packet per system call", "lan": "lan (allowed prefix)"}
+ALLOW_LAN_ONLY = ("lan", "fwd-lan")
+PATH_LABELS = {"tunnel-1": "tunnel, 1 packet per system call", "lan": "lan (allowed prefix)",
+               "blocked": "blocked (root's socket)", "blocked-user": "blocked (uid 65534)",
+               "fwd-tunnel": "forwarded into the tunnel",
+               "fwd-blocked": "forwarded off the tunnel (dropped)",
+               "fwd-fwmark": "forwarded with the tunnel's fwmark (as kernel WireGuard's)",
+               "fwd-lan": "forwarded to an allowed prefix"}
+# What each path's packets count as in the protected namespace ("unmanaged":
+# nothing counted there).
+EXPECT = {"tunnel-1": "tunnel", "blocked-user": "blocked", "fwd-tunnel": "unmanaged", "fwd-blocked": "forward",
+          "fwd-fwmark": "fwmark", "fwd-lan": "lan"}
+MARK_TABLE = """table ip wgksbench_mark {{
+  chain pre {{
+    type filter hook prerouting priority mangle; policy accept;
+    ip daddr 198.18.0.3 meta mark set {m}
+  }}
+}}
+"""
 # Scale configurations: (name, namespaces, allow-LAN, extra prefixes).
 CONFIGS = [
     ("1 namespace", 1, False, 0),
@@ -123,6 +170,9 @@ class Bench:
         cmd = ["ip", "netns", "exec", ns]
         if self.a.cpu is not None:
             cmd += ["nice", "-n", "-20", "taskset", "-c", str(self.a.cpu)]
+        if AS_NOBODY in opts:
+            opts = [o for o in opts if o != AS_NOBODY]
+            cmd += ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
         return cmd + [self.flood, "--seconds", str(seconds)] + opts + [dst, "9"]
 
     def our_programs(self, cgroup=None):
@@ -134,10 +184,10 @@ class Bench:
         base = os.path.join(self.cgroup, "wgksbench." + TAG)
         return os.path.join(base, system) if system else base
 
-    def side_wgks(self, *args, check=True):
-        """wgks-bpf in the side-by-side namespace, on its own cgroup. nsenter,
-        not ip netns exec: the cgroup path must stay visible."""
-        return self.run(["nsenter", "--net=/run/netns/" + NS_SIDE["wgks-bpf"], self.bin] +
+    def side_wgks(self, system, *args, check=True):
+        """wgks-bpf in SYSTEM's side-by-side namespace, on wgks-bpf's own
+        cgroup. nsenter, not ip netns exec: the cgroup path must stay visible."""
+        return self.run(["nsenter", "--net=/run/netns/" + NS_SIDE[system], self.bin] +
                         list(args) + ["--cgroup", self.side_cgroup("wgks-bpf")], check=check)
 
     # ------------------------------------------------------------ set-up
@@ -176,11 +226,45 @@ class Bench:
         self.run(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
         self.run(["ip", "-n", ns, "neigh", "add", neigh, "lladdr", mac, "dev", dev, "nud", "permanent"])
 
+    def tun(self, ns, dev, addr):
+        """A tun device (layer 3) with no reader: what is routed into it is
+        dropped by the device (its carrier is down, the queue discipline
+        takes nothing), after the egress hooks ran."""
+        self.run(["ip", "-n", ns, "tuntap", "add", dev, "mode", "tun"])
+        self.run(["ip", "-n", ns, "link", "set", dev, "up"])
+        self.run(["ip", "-n", ns, "addr", "add", addr + "/24", "dev", dev])
+
+    def container(self, router, ns):
+        """NS, a "container" that ROUTER routes for: a veth pair, ctr0 in
+        ROUTER (10.204.0.1), eth0 in NS (10.204.0.2) with its default route
+        through it, permanent neighbours (no ARP while measuring)."""
+        self.add_ns(ns)
+        self.run(["ip", "-n", router, "link", "add", "ctr0", "type", "veth", "peer", "name",
+                  "eth0", "netns", ns])
+        self.run(["ip", "-n", router, "link", "set", "ctr0", "up"])
+        self.run(["ip", "-n", ns, "link", "set", "eth0", "up"])
+        self.run(["ip", "-n", router, "addr", "add", "10.204.0.1/24", "dev", "ctr0"])
+        self.run(["ip", "-n", ns, "addr", "add", "10.204.0.2/24", "dev", "eth0"])
+        self.run(["ip", "-n", ns, "route", "add", "default", "via", "10.204.0.1"])
+        for here, there, addr, dev in ((ns, router, "10.204.0.1", "eth0"),
+                                       (router, ns, "10.204.0.2", "ctr0")):
+            peer = "ctr0" if dev == "eth0" else "eth0"
+            mac = json.loads(self.run(["ip", "-j", "-n", there, "link", "show", peer]).stdout)[0]["address"]
+            self.run(["ip", "-n", here, "neigh", "replace", addr, "lladdr", mac, "dev", dev,
+                      "nud", "permanent"])
+        self.run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], ns=router)
+
+    def protected_ns(self, ns):
+        """The protected namespace's devices: tun0 (the tunnel), eth0 (the
+        link packets off the tunnel leave by; its peer drops them)."""
+        self.add_ns(ns)
+        self.tun(ns, "tun0", "10.201.1.1")
+        self.veth(ns, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
+        self.run(["ip", "-n", ns, "route", "add", "default", "via", "10.201.2.2"])
+
     def setup(self):
-        self.add_ns(NS_P)
-        self.veth(NS_P, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
-        self.veth(NS_P, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
-        self.run(["ip", "-n", NS_P, "route", "add", "default", "via", "10.201.2.2"])
+        self.protected_ns(NS_P)
+        self.container(NS_P, NS_C)
         self.add_ns(NS_U)
         self.veth(NS_U, "eth0", "10.202.2.1", "10.202.2.2", "02:00:00:00:00:03")
         self.run(["ip", "-n", NS_U, "route", "add", "default", "via", "10.202.2.2"])
@@ -190,6 +274,11 @@ class Bench:
         if not (shutil.which("wireguard-go") and shutil.which("wg")):
             return False
         self.add_ns(NS_L)
+        # The link the backstop goes on at attach (and comes off at detach);
+        # its peer is in the unmanaged namespace.
+        self.run(["ip", "-n", NS_L, "link", "add", "eth0", "type", "veth", "peer", "name", "l0",
+                  "netns", NS_U])
+        self.run(["ip", "-n", NS_L, "link", "set", "eth0", "up"])
         if not os.path.exists("/var/run/wireguard"):
             self.wg_rundir_ours = True
         env = dict(os.environ, WG_PROCESS_FOREGROUND="1")
@@ -219,7 +308,9 @@ class Bench:
         for ns in self.namespaces:
             attempt("detach in " + ns, lambda ns=ns: self.wgks(ns, "detach", check=False))
         if self.cgroups:
-            attempt("detach side by side", lambda: self.side_wgks("detach", check=False))
+            for s in ("nobackstop", "emptytc", "emptytcx", "wgks-bpf"):
+                attempt("detach side by side (%s)" % s,
+                        lambda s=s: self.side_wgks(s, "detach", check=False))
         for pid in self.empty_ids:
             attempt("detach empty %s" % pid,
                     lambda pid=pid: self.run([self.tool, "empty-detach", self.cgroup, str(pid)]))
@@ -257,7 +348,10 @@ class Bench:
         except Exception as e:
             problems.append("cannot list programs: %s" % e)
         if os.path.isdir("/sys/fs/bpf"):
-            new_pins = set(os.listdir("/sys/fs/bpf")) - self.bpffs_before
+            # Not pins: bpf_preload's iterators, made by the kernel on every mount
+            # of a bpffs (someone may mount it while we run).
+            new_pins = set(os.listdir("/sys/fs/bpf")) - self.bpffs_before - \
+                {"maps.debug", "progs.debug"}
             if new_pins:
                 problems.append("new pins in /sys/fs/bpf: %s" % sorted(new_pins))
         for _ in range(20):  # maps go when the kernel's RCU grace periods are over
@@ -306,8 +400,20 @@ class Bench:
         self.run([self.tool, "fill", self.cgroup, "/run/netns/" + NS_P, str(nns), str(prefixes)])
         self.filled = True
 
+    def tc_programs(self, ns, dev):
+        """{name: id} of the tc egress programs on DEV."""
+        out = self.run(["bpftool", "-j", "net", "show", "dev", dev], ns=ns).stdout
+        progs = {}
+        for d in json.loads(out):
+            for f in d.get("tc", []):
+                if f.get("kind") == "clsact/egress":
+                    # bpftool names them "NAME:[ID]".
+                    progs[f["name"].split(":")[0]] = f["id"]
+        return progs
+
     def attach_wgks_between_empties(self):
-        """empty, wgks-bpf, empty: the order in which they run for each packet."""
+        """empty, wgks-bpf, empty: the order in which they run for each packet.
+        At eth0's egress: the empty tc program, then the backstop."""
         for pid in self.empty_ids:
             self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
         self.empty_ids = []
@@ -315,13 +421,28 @@ class Bench:
         self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
         self.attach_empty()
         self.wgks_id = self.status()["program"]["id"]
+        self.tc_empty_id = int(self.run([self.tool, "tc-empty-attach", "/run/netns/" + NS_P,
+                                         "eth0"]).stdout.strip())
+        progs = self.tc_programs(NS_P, "eth0")
+        ours = [i for n, i in progs.items() if n.startswith("wgks_tc")]
+        if len(ours) != 1 or progs.get("wgksbench_tc") != self.tc_empty_id:
+            raise RuntimeError("eth0's tc programs are not the backstop and the empty one: %s"
+                               % progs)
+        self.backstop_id = ours[0]
+        # What the backstop covers, and what not (the tunnel, loopback).
+        self.result.setdefault("backstop", {})["devices"] = next(
+            n for n in self.status()["namespaces"] if n.get("current")).get("backstop", [])
+        self.result["backstop"]["tun0_filters"] = \
+            self.run(["tc", "-n", NS_P, "filter", "show", "dev", "tun0", "egress"]).stdout.strip()
 
     def insitu(self):
         log("in-situ cost: bpf_stats under a UDP flood, %d x %.1f s per path and configuration"
             % (self.a.insitu_rounds, self.a.insitu_seconds))
         self.attach_wgks_between_empties()
+        self.run(["nft", "-f", "-"], ns=NS_P, inp=MARK_TABLE.format(m=FWMARK))
         chosen = [c for i, c in enumerate(CONFIGS) if str(i + 1) in self.a.configs.split(",")]
-        samples = {cfg[0]: {p[0]: [] for p in PATHS if p[0] != "lan" or cfg[2]} for cfg in chosen}
+        samples = {cfg[0]: {p[0]: [] for p in PATHS if p[0] not in ALLOW_LAN_ONLY or cfg[2]}
+                   for cfg in chosen}
         # Configurations take turns too: a drift of the machine must not pass for scale.
         for r in range(self.a.insitu_rounds):
             for cfg in rotate(chosen, r):
@@ -339,7 +460,11 @@ class Bench:
         self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
         self.filled = False
         self.result["insitu"] = {"order": ["empty (first)", "wgks-bpf", "empty (last)"],
+                                 "tc_order": ["empty tc (eth0)", "backstop (eth0)"],
                                  "program": self.status()["program"]["name"], "configs": configs}
+        self.run(["nft", "delete", "table", "ip", "wgksbench_mark"], ns=NS_P)
+        self.run(["tc", "-n", NS_P, "filter", "del", "dev", "eth0", "egress", "pref", TC_PRIO,
+                  "handle", TC_EMPTY_HANDLE, "bpf"])
         for pid in self.empty_ids:
             self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
         self.empty_ids = []
@@ -349,7 +474,8 @@ class Bench:
         name, ns, dst, opts = path
         first, last = self.empty_ids
         before = self.own_counters()
-        cmd = [self.tool, "stats", str(first), str(self.wgks_id), str(last), "--"] + \
+        cmd = [self.tool, "stats", str(first), str(self.wgks_id), str(last),
+               str(self.tc_empty_id), str(self.backstop_id), "--"] + \
             self.flood_cmd(ns, dst, opts, self.a.insitu_seconds)
         lines = self.run(cmd).stdout.strip().splitlines()
         flood, stats = json.loads(lines[-2]), json.loads(lines[-1])["progs"]
@@ -357,11 +483,15 @@ class Bench:
         moved = {k: after.get(k, 0) - before.get(k, 0) for k in after}
         s = {"attempts": flood["attempts"], "sent": flood["sent"],
              "counted_as": max(moved, key=moved.get) if moved and max(moved.values()) else "unmanaged"}
-        for key, pid in (("empty_first", first), ("wgks", self.wgks_id), ("empty_last", last)):
+        for key, pid in (("empty_first", first), ("wgks", self.wgks_id), ("empty_last", last),
+                         ("tc_empty", self.tc_empty_id), ("backstop", self.backstop_id)):
             st = stats[str(pid)]
             s[key + "_ns"] = st["run_time_ns"] / st["run_cnt"] if st["run_cnt"] else None
             s[key + "_cnt"] = st["run_cnt"]
-        want = {"tunnel-1": "tunnel"}.get(name, name)
+        if s["tc_empty_cnt"] != s["backstop_cnt"]:
+            log("  warning: %s: the empty tc program ran %d times, the backstop %d"
+                % (name, s["tc_empty_cnt"], s["backstop_cnt"]))
+        want = EXPECT.get(name, name)
         if s["counted_as"] != want:
             log("  warning: %s packets were counted as %s" % (name, s["counted_as"]))
         return s
@@ -424,11 +554,8 @@ class Bench:
         os.mkdir(self.side_cgroup())
         self.cgroups.insert(0, self.side_cgroup())
         for s in SIDE:
-            ns = NS_SIDE[s]
-            self.add_ns(ns)
-            self.veth(ns, "tun0", "10.201.1.1", "10.201.1.2", "02:00:00:00:00:01")
-            self.veth(ns, "eth0", "10.201.2.1", "10.201.2.2", "02:00:00:00:00:02")
-            self.run(["ip", "-n", ns, "route", "add", "default", "via", "10.201.2.2"])
+            self.protected_ns(NS_SIDE[s])
+            self.container(NS_SIDE[s], NS_SIDEC[s])
             if CG_SIDE[s] == s:
                 os.mkdir(self.side_cgroup(s))
                 self.cgroups.insert(0, self.side_cgroup(s))
@@ -437,20 +564,47 @@ class Bench:
         for t in ("iptables", "ip6tables"):
             self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_SIDE["iptables"])
         self.run(["nft", "-f", "-"], ns=NS_SIDE["nftables"], inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
-        self.side_wgks("attach", "tun0", "--fwmark", FWMARK)
+        self.side_wgks("wgks-bpf", "attach", "tun0", "--fwmark", FWMARK)
+        # The same, less the backstop: its tc filters, and the clsact queueing
+        # disciplines that hold them, taken off by hand.
+        self.side_wgks("nobackstop", "attach", "tun0", "--fwmark", FWMARK)
+        for dev in ("eth0", "eth0p", "ctr0"):
+            self.run(["tc", "-n", NS_SIDE["nobackstop"], "qdisc", "del", "dev", dev, "clsact"])
+        # The same, the empty tc program in the backstop's place.
+        self.side_wgks("emptytc", "attach", "tun0", "--fwmark", FWMARK)
+        self.run([self.tool, "tc-empty-attach", "/run/netns/" + NS_SIDE["emptytc"], "eth0"])
+        for dev in ("eth0", "eth0p", "ctr0"):
+            self.run(["tc", "-n", NS_SIDE["emptytc"], "filter", "del", "dev", dev, "egress",
+                      "pref", TC_PRIO, "handle", TC_HANDLE, "bpf"])
+        # The same, the empty tc program attached with tcx, no clsact.
+        self.side_wgks("emptytcx", "attach", "tun0", "--fwmark", FWMARK)
+        for dev in ("eth0", "eth0p", "ctr0"):
+            self.run(["tc", "-n", NS_SIDE["emptytcx"], "qdisc", "del", "dev", dev, "clsact"])
+        self.run([self.tool, "tc-empty-attach", "--tcx", "/run/netns/" + NS_SIDE["emptytcx"],
+                  "eth0"])
+        want = {"wgks-bpf": ["wgks_tc"], "emptytc": ["wgksbench_tc"]}
+        for s in SIDE:
+            have = sorted(n[:len("wgks_tc")] if n.startswith("wgks_tc") else n
+                          for n in self.tc_programs(NS_SIDE[s], "eth0"))
+            if have != want.get(s, []):
+                raise RuntimeError("side by side, %s: eth0's tc programs: %s" % (s, have))
         paths = {}
         try:
-            for name, dst, opts in SIDE_PATHS:
-                paths[name] = self.side_path(dst, opts)
+            for name, dst, opts, forwarded in SIDE_PATHS:
+                paths[name] = self.side_path(dst, opts, forwarded)
                 log("  %s: %s" % (name, "  ".join("%s %.3f" % (s, v["ratio_cpu"])
                                                   for s, v in paths[name]["summary"].items())))
         finally:
-            self.side_wgks("detach")
+            for s in ("nobackstop", "emptytc", "emptytcx", "wgks-bpf"):
+                self.side_wgks(s, "detach")
         self.result["sidebyside"] = {"slice_ms": self.a.slice_ms, "seconds": self.a.side_seconds,
                                      "paths": paths}
 
-    def side_path(self, dst, opts):
-        targets = ["%s=/run/netns/%s,%s,%s,9%s" % (s, NS_SIDE[s], self.side_cgroup(CG_SIDE[s]), dst,
+    def side_path(self, dst, opts, forwarded):
+        """One path, every system's socket in turn; FORWARDED: the socket is
+        made in the system's container, which the system's namespace routes for."""
+        ns = NS_SIDEC if forwarded else NS_SIDE
+        targets = ["%s=/run/netns/%s,%s,%s,9%s" % (s, ns[s], self.side_cgroup(CG_SIDE[s]), dst,
                                                    "".join("," + o for o in opts)) for s in SIDE]
         cmd = [os.path.join(self.a.tools, "udpturns"), "--seconds", str(self.a.side_seconds),
                "--slice-ms", str(self.a.slice_ms)] + targets
@@ -466,11 +620,18 @@ class Bench:
             ratios_cpu = [x / y for x, y in zip(v["round_pps_cpu"], base["round_pps_cpu"])]
             ratios = [x / y for x, y in zip(v["round_pps"], base["round_pps"])]
             vs_ipt = [x / y for x, y in zip(v["round_pps_cpu"], t["iptables"]["round_pps_cpu"])]
+            vs_nob = [x / y for x, y in zip(v["round_pps_cpu"], t["nobackstop"]["round_pps_cpu"])]
+            nob = t["nobackstop"]
             summary[s] = {
                 "vs_iptables": statistics.median(vs_ipt), "vs_iptables_quartiles": quartiles(vs_ipt),
                 "pps_cpu": v["packets"] / v["cpu_seconds"], "pps": v["packets"] / v["wall_seconds"],
                 # What the filter adds to each packet, from CPU time per packet.
                 "added_ns": 1e9 * v["cpu_seconds"] / v["packets"] - base_ns,
+                # Against wgks-bpf less its backstop: what the backstop adds.
+                "vs_nobackstop": statistics.median(vs_nob),
+                "vs_nobackstop_quartiles": quartiles(vs_nob),
+                "backstop_ns": 1e9 * (v["cpu_seconds"] / v["packets"] -
+                                      nob["cpu_seconds"] / nob["packets"]),
                 "ratio_cpu": statistics.median(ratios_cpu), "ratio_cpu_quartiles": quartiles(ratios_cpu),
                 "ratio": statistics.median(ratios), "ratio_quartiles": quartiles(ratios),
             }
@@ -578,9 +739,17 @@ def summarize_insitu(samples):
     first, last, wgks = med("empty_first_ns"), med("empty_last_ns"), med("wgks_ns")
     empty = (first + last) / 2
     ratios = [s["wgks_ns"] / ((s["empty_first_ns"] + s["empty_last_ns"]) / 2) for s in samples]
+    attempts = sum(s["attempts"] for s in samples)
+    tc_runs = sum(s["backstop_cnt"] for s in samples)
     return {"wgks_ns": wgks, "empty_first_ns": first, "empty_last_ns": last, "empty_ns": empty,
             "ratio": wgks / empty, "ratio_max": max(ratios),
-            "packets": sum(s["wgks_cnt"] for s in samples)}
+            "packets": sum(s["wgks_cnt"] for s in samples),
+            # The backstop: runs per packet sent, ns per run, the empty tc program's beside it.
+            "attempts": attempts, "backstop_runs": tc_runs,
+            "backstop_per_packet": tc_runs / attempts if attempts else float("nan"),
+            "backstop_ns": med("backstop_ns"), "tc_empty_ns": med("tc_empty_ns"),
+            "backstop_added_ns": med("backstop_ns") - med("tc_empty_ns") if tc_runs
+            else 0.0}
 
 
 def commit():
@@ -642,18 +811,36 @@ def machine():
 
 LABELS = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
           "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf",
+          "nobackstop": "wgks-bpf without its backstop (tc filters and clsact taken off)",
+          "emptytc": "wgks-bpf, the empty tc program in its backstop's place",
+          "emptytcx": "wgks-bpf, the empty tc program attached with tcx in its backstop's place",
           "empty": "empty cgroup_skb program (`return 1;`)",
           "unmanaged": "wgks-bpf, seen from a namespace without a policy"}
 
 
+SOCKET_PATHS = [p[0] for p in PATHS if not p[0].startswith("fwd-")]
+FWD_PATHS = [p[0] for p in PATHS if p[0].startswith("fwd-")]
+# The backstop's judged fast path: what the cgroup program passed off the tunnel.
+JUDGED_PATHS = ("fwmark", "lan")
+
+
+def config_with(ins, path):
+    """The first in-situ configuration that has PATH (allow-LAN's only)."""
+    for c in ins["configs"]:
+        if path in c["paths"]:
+            return c
+    return None
+
+
 def targets(res):
-    """The issue's targets against what was measured: (what, measured, met)."""
+    """The issues' targets against what was measured: (what, measured, met);
+    met None: measured, no target."""
     out = []
     ins = res.get("insitu")
     if ins:
-        base = ins["configs"][0]["paths"]
+        base = {k: v for k, v in ins["configs"][0]["paths"].items() if k in SOCKET_PATHS}
         worst = max(base.items(), key=lambda kv: kv[1]["ratio"])
-        batched = {k: v for k, v in base.items() if k not in ("blocked", "tunnel-1")}
+        batched = {k: v for k, v in base.items() if k not in ("blocked", "blocked-user", "tunnel-1")}
         worst_b = max(batched.items(), key=lambda kv: kv[1]["ratio"])
         out.append(("in situ <= 2x the empty program, every path",
                     "%.2fx at most on the batched paths (%s); %.2fx on %s (one packet per system call)"
@@ -675,11 +862,36 @@ def targets(res):
         if len(lan) > 1:
             out.append(("flat from allow-LAN to allow-LAN + 1,000 prefixes (lan path)",
                         "%s ns" % " / ".join("%.0f" % v for v in lan), max(lan) <= 1.15 * min(lan)))
+        # The backstop (issue #13).
+        b = ins["configs"][0]["paths"]
+        crossed = {k: b[k]["backstop_runs"] for k in ("tunnel", "tunnel-1", "local") if k in b}
+        out.append(("backstop: nothing added on the tunnel and local paths",
+                    "the backstop ran %s times for %s packets sent"
+                    % (" / ".join("%d" % v for v in crossed.values()),
+                       " / ".join("%d" % b[k]["attempts"] for k in crossed)),
+                    not any(crossed.values())))
+        for name in JUDGED_PATHS:
+            c = config_with(ins, name)
+            if not c:
+                continue
+            v = c["paths"][name]
+            out.append(("backstop: <= +15 ns a packet the cgroup program judged (%s path, in situ)"
+                        % name,
+                        "%.1f ns a run (%.2f runs a packet), the empty tc program %.1f ns: %+.1f ns"
+                        % (v["backstop_ns"], v["backstop_per_packet"], v["tc_empty_ns"],
+                           v["backstop_added_ns"]),
+                        v["backstop_added_ns"] <= 15))
     side = res.get("sidebyside")
     if side:
         for path, v in side["paths"].items():
             sw = v["summary"]["wgks-bpf"]
             w, ipt = sw["ratio_cpu"], v["summary"]["iptables"]["ratio_cpu"]
+            if path == "forwarded":
+                out.append(("end to end, a flow forwarded into the tunnel, against no filter",
+                            "%.1f%% of no filter (%+.0f ns a packet); the empty cgroup_skb "
+                            "program: %.1f%%" % (100 * w, sw["added_ns"],
+                                                 100 * v["summary"]["empty"]["ratio_cpu"]), None))
+                continue
             q = sw["vs_iptables_quartiles"]
             out.append(("end to end >= 98%% of no filter (%s path)" % path, "%.1f%%" % (100 * w), w >= 0.98))
             # Above only if it is in most rounds: the lower quartile of the per-round ratio > 1.
@@ -687,6 +899,14 @@ def targets(res):
                         "%.1f%% vs %.1f%%; per round, wgks-bpf / iptables: median %.3f, "
                         "quartiles %.3f – %.3f" % (100 * w, 100 * ipt, sw["vs_iptables"], q[0], q[1]),
                         "yes" if q[0] > 1 else "tie" if q[1] >= 1 else "no"))
+        if "fwmark" in side["paths"]:
+            sw = side["paths"]["fwmark"]["summary"]["wgks-bpf"]
+            q = sw["vs_nobackstop_quartiles"]
+            out.append(("backstop end to end: what it adds to a judged packet (fwmark path, "
+                        "wgks-bpf against wgks-bpf without it)",
+                        "%+.0f ns a packet; per round, with / without: median %.3f, quartiles "
+                        "%.3f – %.3f" % (sw["backstop_ns"], sw["vs_nobackstop"], q[0], q[1]),
+                        None))
     lat = res.get("latency")
     if lat:
         c = lat["commands"]
@@ -695,6 +915,10 @@ def targets(res):
                                                    c[0]["ratio_to_recipe"]),
                     c[0]["ratio_to_recipe"] <= 1 / 3))
     return out
+
+
+def fmt(v, f="%.0f"):
+    return "–" if v is None or v != v else f % v
 
 
 def markdown(res):
@@ -716,7 +940,10 @@ def markdown(res):
                 % (ins["program"], ", repeat %d" % tr["repeat"] if tr else ""), "",
                 "| path | in situ: empty | wgks-bpf | ratio | isolated: empty | wgks-bpf | ratio |",
                 "|---|---:|---:|---:|---:|---:|---:|"]
-        for name, v in base.items():
+        for name in SOCKET_PATHS:
+            v = base.get(name)
+            if not v:
+                continue
             t = tbase.get(name)
             out.append("| %s | %.0f | %.0f | %.2fx | %s | %s | %s |" % (
                 PATH_LABELS.get(name, name), v["empty_ns"], v["wgks_ns"], v["ratio"],
@@ -728,24 +955,56 @@ def markdown(res):
                 "prefixes are /8 to /32 entries of the protected namespace, spread over the "
                 "IPv4 space.", "",
                 "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
-        for p in PATHS:
+        for p in SOCKET_PATHS:
             cells = []
             for c in ins["configs"]:
-                v = c["paths"].get(p[0])
+                v = c["paths"].get(p)
                 cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["ratio"]) if v else "–")
-            out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+            out.append("| %s | %s |" % (PATH_LABELS.get(p, p), " | ".join(cells)))
+        out += ["", "**The backstop, in situ**: bpf_stats of the tc program on eth0 (the link "
+                "off the tunnel) during the same floods, next to an empty tc program in the same "
+                "filter chain, run before it. Runs: backstop runs per packet sent. Forwarded "
+                "paths: sent in a container namespace that the protected one routes for; the "
+                "cgroup program sees them in the container (no policy there). One namespace "
+                "protected; the allowed-prefix paths with allow-LAN.", "",
+                "| path | runs | tc: empty | backstop | added | cgroup program |",
+                "|---|---:|---:|---:|---:|---:|"]
+        for name in SOCKET_PATHS + FWD_PATHS:
+            c = config_with(ins, name)
+            if not c:
+                continue
+            v = c["paths"][name]
+            ran = v["backstop_runs"] > 0
+            out.append("| %s | %.2f | %s | %s | %s | %.0f |" % (
+                PATH_LABELS.get(name, name), v["backstop_per_packet"],
+                fmt(v["tc_empty_ns"]) if ran else "–", fmt(v["backstop_ns"]) if ran else "–",
+                "%+.1f" % v["backstop_added_ns"] if ran else "0 (not crossed)", v["wgks_ns"]))
+        out += ["", "**The backstop's scale**, in situ: ns per run on the paths that cross it "
+                "(added over the empty tc program).", "",
+                "| path | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+        for p in SOCKET_PATHS + FWD_PATHS:
+            cells = []
+            for c in ins["configs"]:
+                v = c["paths"].get(p)
+                cells.append("%.0f (%+.0f)" % (v["backstop_ns"], v["backstop_added_ns"])
+                             if v and v["backstop_runs"] else "–")
+            if any(x != "–" for x in cells):
+                out.append("| %s | %s |" % (PATH_LABELS.get(p, p), " | ".join(cells)))
     if tr:
         names = [c["config"] for c in tr["configs"]]
         out += ["", "**Scale**, isolated (BPF_PROG_TEST_RUN): wgks-bpf ns per run (ratio to the "
                 "empty program):", "", "| path | " + " | ".join(names) + " |",
                 "|---|" + "---:|" * len(names)]
-        for p in PATHS:
-            cells = []
-            for c in tr["configs"]:
-                v = c["paths"].get(p[0])
-                cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["wgks_ns"] / v["empty_ns"]) if v else "–")
-            if any(x != "–" for x in cells):
-                out.append("| %s | %s |" % (PATH_LABELS.get(p[0], p[0]), " | ".join(cells)))
+        for key, plist in (("paths", SOCKET_PATHS), ("tc_paths", FWD_PATHS)):
+            for p in plist:
+                cells = []
+                for c in tr["configs"]:
+                    v = c.get(key, {}).get(p)
+                    cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["wgks_ns"] / v["empty_ns"])
+                                 if v else "–")
+                if any(x != "–" for x in cells):
+                    label = PATH_LABELS.get(p, p) + (": the backstop" if key == "tc_paths" else "")
+                    out.append("| %s | %s |" % (label, " | ".join(cells)))
     side = res.get("sidebyside")
     if side:
         paths = list(side["paths"])
@@ -755,7 +1014,9 @@ def markdown(res):
                 "separate namespaces and cgroups, one per filter, %.0f s per path (%d rounds). "
                 "Packets per second of the sender's CPU time (the VM's neighbours do not move "
                 "it); ratio = median over rounds of each round's ratio to no filter; ns = what "
-                "the filter adds to each packet." % (side["slice_ms"], side["seconds"], rounds), "",
+                "the filter adds to each packet. *forwarded*: sent in a container namespace, "
+                "routed by the filter's namespace into its tunnel." % (
+                    side["slice_ms"], side["seconds"], rounds), "",
                 "| filter | " + " | ".join("%s: ratio | ns" % p for p in paths) + " |",
                 "|---|" + "---:|---:|" * len(paths)]
         for s in SIDE:
@@ -766,6 +1027,13 @@ def markdown(res):
             out.append("| %s | %s |" % (LABELS[s], " | ".join(cells)))
         out.append("| *no filter, packets/s* | %s |" % " | ".join(
             "%.0f | " % side["paths"][p]["summary"]["none"]["pps_cpu"] for p in paths))
+        out += ["", "What the backstop adds end to end (wgks-bpf against wgks-bpf without it, "
+                "paired by round): " + "; ".join(
+                    "%s %+.0f ns (ratio %.3f, quartiles %.3f – %.3f)" % (
+                        p, side["paths"][p]["summary"]["wgks-bpf"]["backstop_ns"],
+                        side["paths"][p]["summary"]["wgks-bpf"]["vs_nobackstop"],
+                        *side["paths"][p]["summary"]["wgks-bpf"]["vs_nobackstop_quartiles"])
+                    for p in paths) + "."]
     seq = res.get("sequential")
     if seq:
         n = len(seq["samples"]["none"])
@@ -798,7 +1066,9 @@ def markdown(res):
     if t:
         out += ["", "**Targets**:", "", "| target | measured | met |", "|---|---|---|"]
         for what, got, met in t:
-            if met is True or met == "yes":
+            if met is None:
+                verdict = "(no target)"
+            elif met is True or met == "yes":
                 verdict = "yes"
             elif met == "tie":
                 verdict = "**tie** (within the noise)"

@@ -34,7 +34,7 @@
 
 #include "udp.h"
 
-#define MAX_TARGETS 8
+#define MAX_TARGETS 12
 #define MAX_ROUNDS 100000
 
 struct target {

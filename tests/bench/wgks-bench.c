@@ -4,6 +4,10 @@
  *
  *   wgks-bench empty-attach CGROUP        load the empty program, attach it (multi), print its id
  *   wgks-bench empty-detach CGROUP ID     detach it again
+ *   wgks-bench tc-empty-attach [--tcx] NETNS_FILE DEV...
+ *                                         the empty tc program on each DEV's egress, in the
+ *                                         backstop's filter chain, ahead of it; print its id.
+ *                                         --tcx: attached with tcx (BPF_TCX_EGRESS) instead
  *   wgks-bench stats ID... -- CMD...      run CMD with bpf_stats on; print each program's
  *                                         run_cnt and run_time_ns during CMD (one JSON line)
  *   wgks-bench fill CGROUP NETNS_FILE NS PREFIXES
@@ -12,7 +16,8 @@
  *                                         NETNS_FILE's namespace (owned by its slot 0)
  *   wgks-bench unfill CGROUP NETNS_FILE   remove what fill added
  *   wgks-bench testrun REPEAT ROUNDS      the isolated cost of every path through
- *                                         BPF_PROG_TEST_RUN, in namespaces of its own
+ *                                         BPF_PROG_TEST_RUN, in namespaces of its own:
+ *                                         the cgroup program's and the backstop's
  *   wgks-bench load-time                  what loading the kill switch costs a fresh
  *                                         process (as attach does), and how much of it
  *                                         is libbpf reading the kernel's BTF
@@ -38,6 +43,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "empty.skel.h"
+#include "backstop.h"
 #include "devices.h"
 #include "keys.h"
 #include "log.h"
@@ -50,6 +56,10 @@
 #define MAX_FAKE_NS (WGKS_MAX_NETNS - 1)
 #define MAX_FAKE_PREFIXES 4096
 #define TEST_FWMARK 0x10
+/* The empty tc program's filter: the backstop's priority, another handle. */
+#define BENCH_TC_HANDLE 0x776c
+/* BPF_TCX_EGRESS (Linux 6.6): the build host's UAPI headers may not have it yet. */
+#define BENCH_TCX_EGRESS ((enum bpf_attach_type)47)
 
 /* ---- what fill adds ---- */
 
@@ -310,6 +320,83 @@ out:
 	return ret;
 }
 
+/*
+ * The empty tc program on each DEV's egress in the namespace of
+ * NETNS_FILE, as the backstop is attached (clsact, cls_bpf direct-action,
+ * priority WGKS_TC_PRIO) with a handle of its own. Added after the
+ * backstop's filter, it runs before it (empty.bpf.c). The filters hold it;
+ * removing them (tc filter del ... handle 0x776c) or the namespace frees it.
+ */
+static int cmd_tc_empty_attach(int argc, char **argv)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	struct empty_bpf *skel = NULL;
+	int self = -1, nsfd = -1, ret = 1;
+	bool tcx = argc > 0 && !strcmp(argv[0], "--tcx");
+
+	if (tcx) {
+		argc--;
+		argv++;
+	}
+	if (argc < 2)
+		return 2;
+	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	nsfd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (self < 0 || nsfd < 0 || setns(nsfd, CLONE_NEWNET)) {
+		err("%s: %s", argv[0], strerror(errno));
+		goto out;
+	}
+	skel = empty_bpf__open_and_load();
+	if (!skel) {
+		err("cannot load the empty programs: %s", strerror(errno));
+		goto out;
+	}
+	for (int i = 1; i < argc; i++) {
+		LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)if_nametoindex(argv[i]),
+			    .attach_point = BPF_TC_EGRESS);
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = BENCH_TC_HANDLE, .priority = WGKS_TC_PRIO,
+			    .prog_fd = bpf_program__fd(skel->progs.wgksbench_tc));
+		int e;
+
+		if (!hook.ifindex) {
+			err("%s: no such device", argv[i]);
+			goto out;
+		}
+		if (tcx) {
+			/* Held by the device (no link) until detached or the device goes. */
+			if (bpf_prog_attach_opts(opts.prog_fd, hook.ifindex, BENCH_TCX_EGRESS, NULL)) {
+				err("%s: cannot attach the empty tc program with tcx: %s", argv[i],
+				    strerror(errno));
+				goto out;
+			}
+			continue;
+		}
+		e = bpf_tc_hook_create(&hook);
+		if (e && e != -EEXIST) {
+			err("%s: clsact: %s", argv[i], strerror(-e));
+			goto out;
+		}
+		e = bpf_tc_attach(&hook, &opts);
+		if (e) {
+			err("%s: cannot attach the empty tc program: %s", argv[i], strerror(-e));
+			goto out;
+		}
+	}
+	bpf_obj_get_info_by_fd(bpf_program__fd(skel->progs.wgksbench_tc), &info, &len);
+	printf("%u\n", info.id);
+	ret = 0;
+out:
+	empty_bpf__destroy(skel);
+	if (self >= 0 && setns(self, CLONE_NEWNET))
+		ret = 1;
+	if (self >= 0)
+		close(self);
+	if (nsfd >= 0)
+		close(nsfd);
+	return ret;
+}
+
 /* ---- in-situ cost: bpf_stats around a command ---- */
 
 #define MAX_STAT_PROGS 8
@@ -424,18 +511,38 @@ struct path {
 	uint32_t mark;
 	bool unmanaged;
 	bool needs_allow; /* only with allowed prefixes */
+	bool forwarded;   /* came in by ctr0 (ingress_ifindex) */
 };
 
+/*
+ * The cgroup program's paths: a socket's packets. Not fwmark: row 3 reads
+ * the socket's own mark, and the socket BPF_PROG_TEST_RUN makes up has
+ * none (the packet's mark in the context is not the socket's).
+ */
 static const struct path paths[] = {
-	{ "tunnel", "10.201.1.2", DEV_TUN, 0, false, false },
-	{ "fwmark", "198.18.0.2", DEV_PHY, TEST_FWMARK, false, false },
-	{ "local", "127.0.0.1", DEV_LO, 0, false, false },
-	{ "blocked", "198.18.0.2", DEV_PHY, 0, false, false },
-	{ "unmanaged", "198.18.0.2", DEV_PHY, 0, true, false },
-	{ "lan", "192.168.77.2", DEV_PHY, 0, false, true },
+	{ "tunnel", "10.201.1.2", DEV_TUN, 0, false, false, false },
+	{ "local", "127.0.0.1", DEV_LO, 0, false, false, false },
+	{ "blocked", "198.18.0.2", DEV_PHY, 0, false, false, false },
+	{ "unmanaged", "198.18.0.2", DEV_PHY, 0, true, false, false },
+	{ "lan", "192.168.77.2", DEV_PHY, 0, false, true, false },
 };
 
 #define NPATHS (sizeof(paths) / sizeof(paths[0]))
+
+/*
+ * The backstop's full table, at eth0's egress: packets no socket hook
+ * judged. A judged packet (WGKS_JUDGED_MARK) cannot be timed here: the
+ * program clears the bit, and the repeats run on the same packet.
+ */
+static const struct path tc_paths[] = {
+	/* Forwarded for a container, off the tunnel: dropped (row 8, "forward"). */
+	{ "fwd-blocked", "198.18.0.2", DEV_PHY, 0, false, false, true },
+	/* The tunnel's fwmark on a packet no socket hook saw, as the kernel's WireGuard's. */
+	{ "fwd-fwmark", "198.18.0.3", DEV_PHY, TEST_FWMARK, false, false, true },
+	{ "fwd-lan", "192.168.77.2", DEV_PHY, 0, false, true, true },
+};
+
+#define NTC_PATHS (sizeof(tc_paths) / sizeof(tc_paths[0]))
 
 struct config {
 	const char *name;
@@ -456,7 +563,7 @@ static const struct config configs[] = {
 
 struct bench_env {
 	int ns_managed, ns_other;
-	uint32_t tun_ifindex, phy_ifindex;
+	uint32_t tun_ifindex, phy_ifindex, ctr_ifindex;
 	uint64_t netns;
 	uint32_t counters; /* its index in wgks_stats */
 	struct ks_state st;
@@ -468,18 +575,24 @@ static int sh(const char *cmd)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-/* As the verdict tests: a managed namespace with two veth pairs, and another one. */
+/*
+ * A managed namespace with a tunnel (tun0, a tun device), a "physical"
+ * link (eth0, a veth) and a link to a container (ctr0, a veth: where
+ * forwarded packets come in); and another namespace.
+ */
 static int make_namespaces(struct bench_env *e)
 {
 	if (unshare(CLONE_NEWNET) || sh("ip link set lo up") ||
-	    sh("ip link add tun0 type veth peer name tun0p") ||
+	    sh("ip tuntap add tun0 mode tun") ||
 	    sh("ip link add eth0 type veth peer name eth0p") ||
-	    sh("ip link set tun0 up && ip link set eth0 up")) {
+	    sh("ip link add ctr0 type veth peer name ctr0p") ||
+	    sh("ip link set tun0 up && ip link set eth0 up && ip link set ctr0 up")) {
 		err("cannot set up the test namespaces");
 		return -1;
 	}
 	e->tun_ifindex = if_nametoindex("tun0");
 	e->phy_ifindex = if_nametoindex("eth0");
+	e->ctr_ifindex = if_nametoindex("ctr0");
 	e->ns_managed = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (unshare(CLONE_NEWNET))
 		return -1;
@@ -494,9 +607,10 @@ static uint32_t ifindex_of(const struct bench_env *e, enum dev d)
 
 /* Average ns of one run of PROG_FD on P, REPEAT times in the kernel. */
 static double run_ns(int prog_fd, const struct pkt *p, uint32_t ifindex, uint32_t mark,
-		     int repeat)
+		     uint32_t ingress_ifindex, int repeat)
 {
-	struct __sk_buff ctx = { .ifindex = ifindex, .mark = mark };
+	struct __sk_buff ctx = { .ifindex = ifindex, .mark = mark,
+				 .ingress_ifindex = ingress_ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p->b, .data_size_in = sizeof(p->b),
 		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
 
@@ -542,6 +656,8 @@ static int set_config(struct bench_env *e, const struct config *c)
 	snprintf(pol.rules.tunnels[0].name, sizeof(pol.rules.tunnels[0].name), "tun0");
 	pol.rules.tunnels[0].ifindex = e->tun_ifindex;
 	pol.rules.tunnels[0].fwmark = TEST_FWMARK;
+	/* As attach writes a tun device with --fwmark: not WireGuard, the mark alone passes. */
+	pol.rules.tunnels[0].flags = WGKS_T_TRUST_MARK;
 	/* Row 2's proof that tun0 is the tunnel. */
 	if (devices_set(&e->st.maps, e->counters, 0, e->tun_ifindex) ||
 	    bpf_map_update_elem(e->st.maps.policy, &e->netns, &pol, BPF_ANY))
@@ -562,7 +678,7 @@ static double measure(struct bench_env *e, int prog_fd, const struct path *p, in
 	/* The other namespace has only lo: the program does not look at it there. */
 	for (int r = 0; r < rounds; r++)
 		v[r] = run_ns(prog_fd, &pk, p->unmanaged ? 1 : ifindex_of(e, p->dev), p->mark,
-			      repeat);
+			      p->forwarded ? e->ctr_ifindex : 0, repeat);
 	if (p->unmanaged && setns(e->ns_managed, CLONE_NEWNET))
 		return -1;
 	return median(v, rounds);
@@ -571,7 +687,7 @@ static double measure(struct bench_env *e, int prog_fd, const struct path *p, in
 static int cmd_testrun(int argc, char **argv)
 {
 	struct bench_env e = { .ns_managed = -1, .ns_other = -1, .st = KS_STATE_INIT };
-	int repeat, rounds, empty_fd, ret = 1;
+	int repeat, rounds, empty_fd, empty_tc_fd, ret = 1;
 
 	if (argc != 2)
 		return 2;
@@ -588,6 +704,7 @@ static int cmd_testrun(int argc, char **argv)
 		goto out;
 	}
 	empty_fd = bpf_program__fd(e.empty->progs.wgksbench_empty);
+	empty_tc_fd = bpf_program__fd(e.empty->progs.wgksbench_tc);
 	printf("{\"variant\": \"%s\", \"program\": \"%s\", \"repeat\": %d, \"rounds\": %d, "
 	       "\"configs\": [",
 	       e.st.variant->name, ks_prog_name(&e.st), repeat, rounds);
@@ -611,6 +728,22 @@ static int cmd_testrun(int argc, char **argv)
 			wgks = measure(&e, e.st.egress_fd, p, repeat, rounds);
 			if (empty < 0 || wgks < 0) {
 				err("BPF_PROG_TEST_RUN failed: %s", strerror(errno));
+				goto out;
+			}
+			printf("%s\"%s\": {\"empty_ns\": %.1f, \"wgks_ns\": %.1f}", shown++ ? ", " : "",
+			       p->name, empty, wgks);
+		}
+		printf("}, \"tc_paths\": {");
+		for (size_t i = 0, shown = 0; i < NTC_PATHS; i++) {
+			const struct path *p = &tc_paths[i];
+			double empty, wgks;
+
+			if (p->needs_allow && !configs[c].allow_lan)
+				continue;
+			empty = measure(&e, empty_tc_fd, p, repeat, rounds);
+			wgks = measure(&e, e.st.backstop_fd, p, repeat, rounds);
+			if (empty < 0 || wgks < 0) {
+				err("BPF_PROG_TEST_RUN (tc) failed: %s", strerror(errno));
 				goto out;
 			}
 			printf("%s\"%s\": {\"empty_ns\": %.1f, \"wgks_ns\": %.1f}", shown++ ? ", " : "",
@@ -685,6 +818,7 @@ static const struct {
 } commands[] = {
 	{ "empty-attach", cmd_empty_attach, "CGROUP" },
 	{ "empty-detach", cmd_empty_detach, "CGROUP ID" },
+	{ "tc-empty-attach", cmd_tc_empty_attach, "[--tcx] NETNS_FILE DEV..." },
 	{ "stats", cmd_stats, "ID... -- CMD..." },
 	{ "fill", cmd_fill, "CGROUP NETNS_FILE NAMESPACES PREFIXES" },
 	{ "unfill", cmd_unfill, "CGROUP NETNS_FILE" },
