@@ -3,8 +3,9 @@
  * sync: bring this namespace's backstop up to date with its devices (a
  * device that appeared after attach: a docking station's Ethernet, USB
  * tethering, a VM's bridge), and forget namespaces that no longer exist.
- * Run by udev and by NetworkManager's hook when a device comes, and safe
- * to run at any time: it changes no policy.
+ * Meant to run whenever a device comes (nothing `make install` sets up
+ * runs it yet: a udev rule or a network manager's hook can), and safe to
+ * run at any time: it changes no living namespace's policy.
  */
 #include <errno.h>
 #include <string.h>

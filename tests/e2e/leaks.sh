@@ -994,8 +994,8 @@ new_uplink() {
 		ip -n "$NS_C" link set "$UPLINK_C" up && ip -n "$NS_G" link set "$UPLINK_G" up
 }
 
-# What tells wgks-bpf of a new device: `sync` (run by udev, NetworkManager
-# and networkd hooks); the other systems have nothing to tell.
+# What tells wgks-bpf of a new device: `sync` (run here by hand: nothing
+# `make install` sets up runs it yet); the other systems have nothing to tell.
 sync_devices() {
 	if wgks_only; then
 		local start=$EPOCHREALTIME
