@@ -3,9 +3,12 @@
  * wgks-bpf: the kill switch. A cgroup_skb/egress program on the root cgroup v2
  * sees every packet a local socket sends, in every network namespace. For a
  * namespace with a policy it passes only what leaves through a protected
- * tunnel, WireGuard's own packets, local traffic, IPv6 link upkeep and what
- * the user opted into, and drops the rest (DESIGN.md, section 1). A sock_ops
- * program makes blocked TCP connects fail fast.
+ * tunnel, WireGuard's own packets, local traffic, IPv6 link upkeep, traffic
+ * to local container and VM bridges, WireGuard handshake initiations from
+ * root and what the user opted into, and drops the rest (DESIGN.md, section
+ * 1). A sock_ops program makes blocked TCP connects fail fast. A tc egress
+ * program on the namespace's devices, the backstop, judges what the socket
+ * hook never sees: the kernel's own packets and forwarded ones.
  *
  * Only UAPI headers and minimal CO-RE types (kernel.bpf.h): no vmlinux.h.
  *
@@ -44,6 +47,7 @@ int wgks_eg_probe(struct __sk_buff *skb)
 {
 	struct bpf_sock *bsk = skb->sk;
 
+	/* Never without a socket here (wgks_eg_kctx): cookie 0 would pass as unmanaged. */
 	if (!bsk)
 		return verdict(skb, 0);
 	return verdict(skb, BPF_CORE_READ(sock_addr(bsk), __sk_common.skc_net.net, net_cookie));

@@ -28,7 +28,11 @@ int wgks_eg_kctx(struct __sk_buff *skb)
 	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 	struct sock *sk = kskb->sk;
 
-	/* The hook runs only for full sockets; without one, the host's policy (none). */
+	/*
+	 * The hook runs only for packets of full sockets, so sk is always set.
+	 * Were it not, cookie 0 belongs to no namespace: no policy, and the
+	 * packet would pass as unmanaged.
+	 */
 	if (!sk)
 		return verdict(skb, 0);
 	return verdict(skb, sk->__sk_common.skc_net.net->net_cookie);

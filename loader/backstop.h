@@ -9,8 +9,8 @@
  * Which devices: all but loopback, the protected tunnels, and devices that
  * are ports of a bridge or bond (the bridge or bond itself carries the
  * filter, where routing put the packet). A device that appears later gets
- * it when a command runs here again (`wgks-bpf sync`, from udev or a
- * network manager's hook).
+ * it when a command that commits a policy or `wgks-bpf sync` runs here
+ * again (nothing installed runs sync by itself yet).
  */
 #ifndef WGKS_BACKSTOP_H
 #define WGKS_BACKSTOP_H

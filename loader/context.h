@@ -24,8 +24,9 @@ int ctx_check(void);
 
 /*
  * After ctx_check(): learn this namespace's cookie, open the root cgroup (or
- * cgroup_path), take the lock if asked, and find our program. 0, or -1
- * after err().
+ * cgroup_path), take the lock if asked, and find our program; with the
+ * lock, also forget namespaces that no longer exist (ns_prune_dead()) and
+ * detach the programs if no policy is left. 0, or -1 after err().
  */
 int ctx_open(struct ks_ctx *c, const char *cgroup_path, bool lock);
 void ctx_close(struct ks_ctx *c);

@@ -58,7 +58,10 @@ void ns_end(struct ns_change *ch);
  */
 int ns_prune_dead(struct ks_ctx *c);
 
-/* No policy left anywhere: the programs go (and the backstop here). 0, or -1 after err(). */
+/*
+ * No policy left anywhere: the cgroup programs go (the caller takes the
+ * backstop off first, as remove_policy() does). 0, or -1 after err().
+ */
 int ns_settle(struct ks_ctx *c);
 
 #endif

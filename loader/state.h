@@ -2,10 +2,11 @@
 /*
  * The kill switch as the kernel holds it: two programs attached to the root
  * cgroup with BPF_F_ALLOW_MULTI, one on the egress hook (the verdicts), one
- * on sock_ops (fast failure of blocked TCP connects), and their shared maps.
+ * on sock_ops (fast failure of blocked TCP connects), the backstop program
+ * that tc filters on the devices hold (backstop.c), and their shared maps.
  * Nothing is pinned: any later invocation, from any mount namespace, finds
  * the programs by asking the cgroup (attached.c) or loads them afresh
- * (load.c); hooks.c attaches and detaches them.
+ * (load.c); hooks.c attaches and detaches the cgroup's two.
  */
 #ifndef WGKS_STATE_H
 #define WGKS_STATE_H
@@ -66,8 +67,9 @@ int ks_backstop(struct ks_state *st);
 
 /*
  * Attach loaded programs (hooks.c), sock_ops first (multi: a child cgroup
- * cannot replace them). Detach takes egress off first: from then on
- * nothing drops. Both 0 or -1 after err().
+ * cannot replace them). Detach takes sock_ops off first (it is found
+ * through the egress program: should the second step fail, a later detach
+ * still finds both), then egress. Both 0 or -1 after err().
  */
 int ks_attach(struct ks_state *st, int cgroup_fd);
 int ks_detach(struct ks_state *st, int cgroup_fd);

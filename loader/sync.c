@@ -3,8 +3,10 @@
  * sync: bring this namespace's backstop up to date with its devices (a
  * device that appeared after attach: a docking station's Ethernet, USB
  * tethering, a VM's bridge), and forget namespaces that no longer exist.
- * Run by udev and by NetworkManager's hook when a device comes, and safe
- * to run at any time: it changes no policy.
+ * Run by systemd for each device udev sees appear in the host's namespace
+ * (60-wgks-bpf.rules, wgks-bpf-sync@.service), by hand in other
+ * namespaces, and safe to run at any time: it changes no living
+ * namespace's policy.
  */
 #include <errno.h>
 #include <string.h>

@@ -994,8 +994,9 @@ new_uplink() {
 		ip -n "$NS_C" link set "$UPLINK_C" up && ip -n "$NS_G" link set "$UPLINK_G" up
 }
 
-# What tells wgks-bpf of a new device: `sync` (run by udev, NetworkManager
-# and networkd hooks); the other systems have nothing to tell.
+# What tells wgks-bpf of a new device: `sync` (udev has systemd run it in
+# the host's namespace; in these namespaces, by hand); the other systems
+# have nothing to tell.
 sync_devices() {
 	if wgks_only; then
 		local start=$EPOCHREALTIME
