@@ -22,7 +22,8 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
-$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+# The skeleton: test_layout reads this build's map layout from the object it embeds.
+$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h) $(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
