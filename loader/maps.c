@@ -151,7 +151,7 @@ static int zero_percpu(int map_fd, uint32_t index, size_t value_size)
 	return ret;
 }
 
-int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index)
+int ks_counters_pick(const struct ks_maps *m, uint64_t netns, uint32_t *index)
 {
 	bool used[WGKS_MAX_NETNS] = { false };
 	struct wgks_policy p;
@@ -170,14 +170,24 @@ int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index)
 			used[p.rules.counters] = true;
 	}
 	for (uint32_t i = 0; i < WGKS_MAX_NETNS; i++) {
-		if (used[i])
-			continue;
-		if (zero_percpu(m->stats, i, sizeof(struct wgks_counters)) ||
-		    zero_percpu(m->evlimit, i, sizeof(struct wgks_evlimit)))
-			return -1;
-		*index = i;
-		return 1;
+		if (!used[i]) {
+			*index = i;
+			return 1;
+		}
 	}
 	err("no room for another namespace: %d have a policy", WGKS_MAX_NETNS);
 	return -1;
+}
+
+int ks_counters_reset(const struct ks_maps *m, uint32_t index)
+{
+	return zero_percpu(m->stats, index, sizeof(struct wgks_counters)) ||
+			       zero_percpu(m->evlimit, index, sizeof(struct wgks_evlimit)) ? -1 : 0;
+}
+
+int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index)
+{
+	int r = ks_counters_pick(m, netns, index);
+
+	return r == 1 && ks_counters_reset(m, *index) ? -1 : r;
 }

@@ -76,4 +76,13 @@ int ks_counters_read(int map_fd, uint32_t index, struct wgks_counters *sum);
  */
 int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index);
 
+/*
+ * The same in two steps, for a command that may still fail in between and
+ * must then leave every map as it was: the index alone (nothing written),
+ * then its counters and event rate limit zeroed. Pick: as above; reset: 0,
+ * or -1 after err().
+ */
+int ks_counters_pick(const struct ks_maps *m, uint64_t netns, uint32_t *index);
+int ks_counters_reset(const struct ks_maps *m, uint32_t index);
+
 #endif
