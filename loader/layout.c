@@ -603,6 +603,14 @@ static bool equal(const struct btf *a, uint32_t aid, const struct btf *b, uint32
 	}
 }
 
+bool layout_scalar(const struct btf *btf, uint32_t key_id, uint32_t value_id)
+{
+	const struct btf_type *k = key_id ? resolve(btf, &key_id) : NULL;
+	const struct btf_type *v = value_id ? resolve(btf, &value_id) : NULL;
+
+	return (!key_id || (k && is_scalar(k))) && (!value_id || (v && is_scalar(v)));
+}
+
 bool layout_equal(const struct btf *a, uint32_t a_id, const struct btf *b, uint32_t b_id)
 {
 	return equal(a, a_id, b, b_id, 0);

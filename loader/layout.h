@@ -78,6 +78,9 @@ bool layout_missing(const struct layout_plan *p, const char *path);
 
 void layout_free(struct layout_plan *p);
 
+/* Whether KEY_ID and VALUE_ID of BTF (0: none) are plain integers: no fields to mislay. */
+bool layout_scalar(const struct btf *btf, uint32_t key_id, uint32_t value_id);
+
 /*
  * The integer field NAME of type ID, the shallowest one, looked for through
  * nested structs but not into arrays: its offset and size. 0, or -1 if

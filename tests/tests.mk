@@ -8,7 +8,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes \
 	-Iinclude -Iloader -I$(OUTPUT) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,$(OUTPUT)/tests/unit_%,$(wildcard tests/unit/test_*.c))
-BPF_TEST_SRCS := loader/load.c loader/attached.c loader/variant.c loader/maps.c loader/devices.c loader/corebtf.c loader/rundir.c loader/netns.c loader/log.c loader/keys.c loader/prefix.c
+BPF_TEST_SRCS := loader/load.c loader/attached.c loader/variant.c loader/maps.c loader/oldmaps.c loader/layout.c loader/devices.c loader/corebtf.c loader/rundir.c loader/netns.c loader/log.c loader/keys.c loader/prefix.c
 
 # Installs the Debian packages that building and testing need, if missing.
 deps:
