@@ -9,6 +9,7 @@
 #include "oldmaps.h"
 #include "privs.h"
 #include "rundir.h"
+#include "takeover.h"
 
 int ctx_check(void)
 {
@@ -41,6 +42,8 @@ int ctx_open(struct ks_ctx *c, const char *cgroup_path, enum ctx_mode mode)
 		return -1;
 	if (mode == CTX_REMOVE_ALL)
 		return 0;
+	if (c->found && c->st.old && takeover(c) == -2)
+		return -1;
 	if (!c->found || c->st.old)
 		return 0;
 	/* A command that changes anything first forgets namespaces that are gone. */
