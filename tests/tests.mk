@@ -46,7 +46,7 @@ test-bpf: $(OUTPUT)/tests/verdict
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
 E2E_SUITES := tests/e2e/leftovers-test.sh tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
-	tests/e2e/leaks.sh
+	tests/e2e/errors.sh tests/e2e/upgrade.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; \
 		bash tests/e2e/run-suite.sh $$t $(CURDIR)/wgks-bpf; done
