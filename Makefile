@@ -48,7 +48,7 @@ LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # link (with libbpf, for corebtf.c's BTF parsing and log.c's print hook).
 PURE_SRCS := loader/corebtf.c loader/rundir.c loader/lock.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
 	loader/wg.c loader/wgdump.c loader/log.c loader/prefix.c loader/keys.c loader/json.c loader/link.c \
-	loader/layout.c
+	loader/layout.c loader/owned.c
 
 ifeq ($(V),1)
 Q =

@@ -23,7 +23,8 @@ deps:
 	fi
 
 # The skeleton: test_layout reads this build's map layout from the object it embeds.
-$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h) $(SKELETONS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h loader/*.h) include/wgks.h \
+		$(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 

@@ -10,6 +10,8 @@
 #     traffic, nor the ring buffer and the socket storage, which cannot be
 #     dumped.) The namespace that fails had a policy once, and counters
 #     that stay where it left them.
+#   - A fwmark-off tunnel's endpoint goes when it is detached, while
+#     another tunnel keeps the namespace's policy.
 #   - A fwmark-off tunnel (real WireGuard: wg-quick + wireguard-go)
 #     re-attached over and over under a flood: its own counters count no
 #     packet blocked, and the far side gets the flood.
@@ -213,6 +215,11 @@ for _ in range(5):
 	empty_fakes "$policy" policy
 
 	check "B: attach works again" in_b "$WGKS" attach "$WG_B"
+	check "B: its endpoint is in wgks_endpoints" test "$(entries "$endpoints")" = 1
+	# Detached while another tunnel keeps the policy: the endpoint goes with it.
+	check "B: attach a second tunnel" in_b "$WGKS" attach tun0 --fwmark 0x20
+	check "B: detach the fwmark-off one" in_b "$WGKS" detach "$WG_B"
+	check "B: its endpoint left wgks_endpoints with it" test "$(entries "$endpoints")" = 0
 	check "A and B: detach" sh -c "ip netns exec '$NS_A' '$WGKS' detach && ip netns exec '$NS_B' '$WGKS' detach"
 	check "nothing left" wgks_all_gone
 }
