@@ -235,6 +235,7 @@ reattach() {
 	new_client c
 	ALLOWED_IPS="0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1" write_conf c wgks
 	check "wg-quick up (fwmark off)" wg_quick c up
+	reset_counters
 	check "fwmark is off" test "$(ip netns exec "$NS_C" wg show "$WG_C" fwmark)" = off
 	check "the tunnel works" ping_ok "$NS_C" 10.78.0.1
 	blocked0=$(counted_c blocked)
