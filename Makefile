@@ -24,13 +24,22 @@ ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/pp
 CLANG_BPF_SYS_INCLUDES := $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 
+# Test builds only: TEST_LAYOUT=swapped|renamed builds the maps of "another
+# version" (include/wgks.h says how), for tests/e2e/upgrade.sh to take over.
+TEST_LAYOUT ?=
+LAYOUT_DEFS := $(if $(filter swapped,$(TEST_LAYOUT)),-DWGKS_TEST_LAYOUT_SWAPPED) \
+	$(if $(filter renamed,$(TEST_LAYOUT)),-Dfwmark=mark)
+# Every object depends on which layout it has: no object of a test build
+# is ever linked into a real one, or the other way round.
+LAYOUT_STAMP := $(OUTPUT)/layout-$(or $(TEST_LAYOUT),real)
+
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude \
-	$(CLANG_BPF_SYS_INCLUDES)
+	$(CLANG_BPF_SYS_INCLUDES) $(LAYOUT_DEFS)
 
 CFLAGS ?= -O2 -g
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DWGKS_VERSION='"$(VERSION)"' $(WARN) -MMD -MP \
-	-Iinclude -Iloader -I$(OUTPUT) $(CFLAGS)
+	-Iinclude -Iloader -I$(OUTPUT) $(LAYOUT_DEFS) $(CFLAGS)
 # libbpf, libelf and zlib linked in statically: the binary needs no libbpf
 # of a given version, and the dynamic linker has only libc left to map at
 # every start (a millisecond of each attach and detach here).
@@ -41,7 +50,8 @@ LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules that load, find or attach no BPF program: what the unit tests
 # link (with libbpf, for corebtf.c's BTF parsing and log.c's print hook).
 PURE_SRCS := loader/corebtf.c loader/rundir.c loader/lock.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
-	loader/wg.c loader/wgdump.c loader/log.c loader/prefix.c loader/keys.c loader/json.c loader/link.c
+	loader/wg.c loader/wgdump.c loader/log.c loader/prefix.c loader/keys.c loader/json.c loader/link.c \
+	loader/layout.c loader/owned.c
 
 ifeq ($(V),1)
 Q =
@@ -65,7 +75,11 @@ BPF_OBJS := $(OUTPUT)/killswitch.bpf.o $(OUTPUT)/killswitch_kctx.bpf.o
 SKELETONS := $(BPF_OBJS:.bpf.o=.skel.h)
 .SECONDARY: $(BPF_OBJS)
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/wgks.h | $(OUTPUT)
+$(LAYOUT_STAMP): | $(OUTPUT)
+	$(Q)rm -f $(OUTPUT)/layout-*
+	$(Q)touch $@
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/wgks.h $(LAYOUT_STAMP) | $(OUTPUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
@@ -73,7 +87,7 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst .bpf.o,,$(notdir $<))_bpf > $@
 
-$(OUTPUT)/loader/%.o: loader/%.c $(SKELETONS) | $(OUTPUT)/loader
+$(OUTPUT)/loader/%.o: loader/%.c $(SKELETONS) $(LAYOUT_STAMP) | $(OUTPUT)/loader
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -132,7 +146,16 @@ install: wgks-bpf $(DIST_GENERATED) $(OUTPUT)/wgks-bpf.8
 			$(DESTDIR)$(UNITDIR)/$$m.d/wgks-bpf-lockdown.conf || exit 1; \
 	done
 
+# Detach first, with the binary about to go (whatever version attached):
+# nothing else could. Not as a user (packaging): there is nothing of ours
+# to detach. Nothing attached is no failure; a detach that fails keeps the
+# binary, so that it can be tried again.
 uninstall:
+	$(Q)bin='$(DESTDIR)$(SBINDIR)/wgks-bpf'; \
+	if [ -x "$$bin" ] && [ "$$(id -u)" = 0 ]; then \
+		"$$bin" detach --all || { echo "uninstall: $$bin detach --all failed;" \
+			"nothing removed" >&2; exit 1; }; \
+	fi
 	rm -f $(DESTDIR)$(SBINDIR)/wgks-bpf $(DESTDIR)$(MANDIR)/man8/wgks-bpf.8 \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-lockdown.service $(DESTDIR)$(UNITDIR)/wgks-bpf@.service \
 		$(DESTDIR)$(UNITDIR)/wgks-bpf-sync@.service $(DESTDIR)$(UDEVRULESDIR)/60-wgks-bpf.rules \

@@ -71,11 +71,25 @@ enum wgks_variant {
 /* WireGuard's own UDP sockets a tunnel slot knows (a v4 and a v6 one). */
 #define WGKS_TUNNEL_SOCKETS 2
 
+/*
+ * Test builds only (`make TEST_LAYOUT=...`, tests/e2e/upgrade.sh): the map
+ * layout of "another version", for a newer build to take over. SWAPPED
+ * swaps ifindex and fwmark: every size stays, only the maps' BTF tells.
+ * RENAMED (the Makefile's -Dfwmark=mark, in every file alike) calls fwmark
+ * `mark`: a field the takeover has no place for and cannot make up, so it
+ * must refuse. Never in a real build.
+ */
+
 /* One protected tunnel. A free slot has an empty name and ifindex 0. */
 struct wgks_tunnel {
 	char name[WGKS_IFNAMSIZ]; /* to find it again once the interface is gone */
+#ifdef WGKS_TEST_LAYOUT_SWAPPED
+	__u32 fwmark;
+	__u32 ifindex;
+#else
 	__u32 ifindex;            /* egress device that passes (row 2), if wgks_devices agrees */
 	__u32 fwmark;             /* socket mark that passes (row 3); 0 = off (row 6) */
+#endif
 	__u32 flags;              /* WGKS_T_* */
 	__u16 listen_port;        /* WireGuard's (row 6 at the backstop); 0 if none */
 	__u16 pad;

@@ -165,7 +165,8 @@ int attach_main(int argc, char **argv)
 	if (parse_attach_args(argc, argv, &o))
 		return 2;
 	/* Ask wg before taking the lock: a hung wg must not block every PostUp. */
-	if (ctx_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, true))
+	if (ctx_check() || inspect_tunnel(&o, &t) || ctx_open(&c, o.cgroup, CTX_CHANGE) ||
+	    ctx_ours(&c))
 		goto out;
 	if (!c.found && ks_load(&c.st))
 		goto out;

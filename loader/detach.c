@@ -4,7 +4,8 @@
  * Works by name, so it also cleans up after a crash that took the
  * interface away. Lockdown stays. When no namespace has a policy left, the
  * programs are detached and the maps go with them. detach --all removes
- * every namespace's policy and every backstop filter it can reach.
+ * every namespace's policy and every backstop filter it can reach, and
+ * every wgks program on the cgroup's hooks, whatever version attached it.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "log.h"
 #include "nsenum.h"
 #include "nspolicy.h"
+#include "oldmaps.h"
 #include "opts.h"
 #include "policy.h"
 #include "subcommands.h"
@@ -56,47 +58,95 @@ static int uncover_there(uint64_t netns, void *arg)
 	return backstop_uncover(arg, ~0u) ? 1 : 0;
 }
 
-/* Empty every map of policy, and take every filter off that can be reached. */
-static int detach_everywhere(struct ks_ctx *c)
+/* Delete every entry of map FD (hash, trie, devmap). 0, or -1 after err(). */
+static int empty_map(int fd)
 {
-	int fds[] = { c->st.maps.policy, c->st.maps.endpoints, c->st.maps.allow4,
-		      c->st.maps.allow6, c->st.maps.devices, c->st.maps.internal };
-	unsigned char key[sizeof(struct wgks_allow6_key)];
+	unsigned char key[64];
 
-	/* The programs first: from then on nothing drops at the socket hook. */
-	if (ks_detach(&c->st, c->cgroup_fd))
-		return -1;
-	c->found = false;
-	for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
-		while (bpf_map_get_next_key(fds[i], NULL, key) == 0) {
-			if (bpf_map_delete_elem(fds[i], key)) {
-				err("cannot empty a map: %s", strerror(errno));
-				return -1;
-			}
+	if (fd < 0)
+		return 0;
+	while (bpf_map_get_next_key(fd, NULL, key) == 0) {
+		if (bpf_map_delete_elem(fd, key)) {
+			err("cannot empty a map: %s", strerror(errno));
+			return -1;
 		}
 	}
-	/* With no policy left, a filter still held somewhere passes everything. */
-	if (backstop_uncover(c, ~0u) || nsenum_each(uncover_there, c) < 0)
-		return -1;
 	return 0;
+}
+
+/*
+ * The maps that say what passes, emptied: a backstop filter in a namespace
+ * no one can reach then passes everything, as if it had no policy. Another
+ * version's are found by the same names.
+ */
+static int empty_policy_maps(struct ks_ctx *c)
+{
+	static const enum ks_map_index which[] = { KS_MAP_policy, KS_MAP_endpoints, KS_MAP_allow4,
+						    KS_MAP_allow6, KS_MAP_devices, KS_MAP_internal };
+
+	if (!c->found)
+		return 0;
+	for (unsigned i = 0; i < sizeof(which) / sizeof(which[0]); i++) {
+		int fd = c->st.old ? c->st.old->fd[which[i]] : *ks_map_fd(&c->st.maps, which[i]);
+
+		if (empty_map(fd))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Everything, whatever version attached it: every wgks program off the
+ * cgroup's hooks, the maps of policy emptied, every backstop filter that
+ * can be reached taken off. How many programs were attached, or -1.
+ */
+static int detach_everywhere(struct ks_ctx *c)
+{
+	int n;
+
+	/* The programs first: from then on nothing drops at the socket hook. */
+	n = ks_detach_every(c->cgroup_fd);
+	if (n < 0 || empty_policy_maps(c))
+		return -1;
+	c->found = false;
+	/* With no policy left, a filter still held somewhere passes everything. */
+	if ((n || ks_backstop_exists()) &&
+	    (backstop_uncover(c, ~0u) || nsenum_each(uncover_there, c) < 0))
+		return -1;
+	return n;
 }
 
 int detach_main(int argc, char **argv)
 {
 	struct detach_opts o;
 	struct ks_ctx c = KS_CTX_INIT;
-	int ret = 1;
+	int ret = 1, n;
 
 	if (parse_detach_args(argc, argv, &o))
 		return 2;
-	if (ctx_check() || ctx_open(&c, o.cgroup, true))
+	if (ctx_check() || ctx_open(&c, o.cgroup, o.all ? CTX_REMOVE_ALL : CTX_CHANGE))
 		goto out;
+	if (o.all) {
+		n = detach_everywhere(&c);
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			info("not attached; nothing to do");
+		ret = 0;
+		goto out;
+	}
 	if (!c.found) {
+		/*
+		 * A backstop filter here that outlived the egress program (detached
+		 * by hand) would still block: nothing of ours stays to do that.
+		 */
+		if (backstop_uncover(&c, ~0u))
+			goto out;
 		info("not attached; nothing to do");
 		ret = 0;
 		goto out;
 	}
-	if (o.all ? detach_everywhere(&c) : detach_here(&c, o.ifname))
+	if (ctx_ours(&c) || detach_here(&c, o.ifname))
 		goto out;
 	ret = 0;
 out:

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "corebtf.h"
 #include "log.h"
+#include "oldmaps.h"
 #include "state.h"
 
 const char *ks_prog_name(const struct ks_state *st)
@@ -46,25 +47,32 @@ int ks_kernel_check(void)
 }
 
 /*
- * Load variant V; CORE_BTF: the BTF for CO-RE relocations, NULL for the
- * kernel's. Its backstop program alone on the maps of st if BACKSTOP_ONLY.
- * 0 or -1.
+ * Load variant V's programs PROGS; CORE_BTF: the BTF for CO-RE relocations,
+ * NULL for the kernel's. All of them make a state of their own, with fresh
+ * maps; one alone (the backstop, or sock_ops) is loaded on the maps of st
+ * and kept beside it. 0 or -1.
  */
 static int load_variant(struct ks_state *st, const struct variant *v, const char *core_btf,
-			bool backstop_only)
+			unsigned progs)
 {
+	bool alone = progs != KS_PROG_ALL;
 	struct ks_object o;
 
-	if (v->open(&o, core_btf, backstop_only ? &st->maps : NULL))
+	if (v->open(&o, core_btf, alone ? &st->maps : NULL, progs))
 		return -1;
 	if (bpf_object__load(o.obj)) {
 		o.destroy(o.skel);
 		return -1;
 	}
-	st->backstop_fd = bpf_program__fd(o.backstop);
-	st->backstop_id = ks_prog_id(st->backstop_fd);
-	if (backstop_only) {
+	if (progs & KS_PROG_BACKSTOP) {
+		st->backstop_fd = bpf_program__fd(o.backstop);
+		st->backstop_id = ks_prog_id(st->backstop_fd);
+	}
+	if (progs == KS_PROG_BACKSTOP) {
 		st->own_backstop = o;
+	} else if (progs == KS_PROG_SOCKOPS) {
+		st->own_sockops = o;
+		st->sockops_fd = bpf_program__fd(o.sockops);
 	} else {
 		st->own = o;
 		st->variant = v;
@@ -74,7 +82,9 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
 	}
 	st->core_btf_min = core_btf != NULL;
 	debug("kernel accepted the %s variant%s (%s BTF)", v->name,
-	      backstop_only ? "'s backstop program" : "", core_btf ? "minimal" : "the kernel's");
+	      progs == KS_PROG_BACKSTOP ? "'s backstop program" :
+	      progs == KS_PROG_SOCKOPS	? "'s sock_ops program" : "",
+	      core_btf ? "minimal" : "the kernel's");
 	return 0;
 }
 
@@ -83,14 +93,14 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
  * more with the kernel's BTF, and if that loads, the minimal BTF was wrong:
  * it is built anew. 0, or -1 if V does not load at all.
  */
-static int load_with_btf(struct ks_state *st, const struct variant *v, bool backstop_only)
+static int load_with_btf(struct ks_state *st, const struct variant *v, unsigned progs)
 {
 	char core[PATH_MAX_CORE];
 	bool min = !v->whole_btf && corebtf_path(COREBTF_DIR, false, core, sizeof(core)) == 0;
 
-	if (min && load_variant(st, v, core, backstop_only) == 0)
+	if (min && load_variant(st, v, core, progs) == 0)
 		return 0;
-	if (load_variant(st, v, NULL, backstop_only))
+	if (load_variant(st, v, NULL, progs))
 		return -1;
 	if (min)
 		corebtf_path(COREBTF_DIR, true, core, sizeof(core));
@@ -104,12 +114,12 @@ int ks_load(struct ks_state *st)
 
 	if (!v)
 		return -1;
-	if (load_with_btf(st, v, false) == 0)
+	if (load_with_btf(st, v, KS_PROG_ALL) == 0)
 		return 0;
 	debug("kernel refused the %s variant", v->name);
 	/* The probe was wrong (a backport, a missing config): the ones after it. */
 	for (int i = v->id + 1; !forced && i < WGKS_VARIANT_MAX; i++) {
-		if (load_with_btf(st, &variants[i], false) == 0)
+		if (load_with_btf(st, &variants[i], KS_PROG_ALL) == 0)
 			return 0;
 		debug("kernel refused the %s variant", variants[i].name);
 	}
@@ -126,20 +136,34 @@ int ks_backstop(struct ks_state *st)
 		return 0;
 	if (ks_find_backstop(st) == 1)
 		return 0;
-	if (load_with_btf(st, st->variant, true) == 0)
+	if (load_with_btf(st, st->variant, KS_PROG_BACKSTOP) == 0)
 		return 0;
 	err("this kernel refused the backstop program of the %s variant (run with --verbose "
 	    "to see why)", st->variant->name);
 	return -1;
 }
 
+int ks_load_sockops(struct ks_state *st)
+{
+	if (load_with_btf(st, st->variant, KS_PROG_SOCKOPS) == 0)
+		return 0;
+	err("this kernel refused the sock_ops program of the %s variant (run with --verbose "
+	    "to see why)", st->variant->name);
+	return -1;
+}
+
 void ks_close(struct ks_state *st)
 {
-	/* Loaded alone, it owns its program's fd, not the maps' (reused). */
+	/* Loaded alone, each owns its program's fd, not the maps' (reused). */
 	if (st->own_backstop.skel) {
 		st->own_backstop.destroy(st->own_backstop.skel);
 		st->backstop_fd = -1;
 	}
+	if (st->own_sockops.skel) {
+		st->own_sockops.destroy(st->own_sockops.skel);
+		st->sockops_fd = -1;
+	}
+	oldmaps_free(st->old);
 	if (st->own.skel) {
 		/* The object owns the fds. */
 		st->own.destroy(st->own.skel);

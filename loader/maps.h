@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include "wgks.h"
 
+struct btf;
+
 /* X(name, key size, value size): sizes 0 where the map type fixes none (ring buffer). */
 #define KS_MAPS(X)                                                                 \
 	X(policy, sizeof(__u64), sizeof(struct wgks_policy))                       \
@@ -23,12 +25,40 @@
 	X(watch, sizeof(__u32), sizeof(struct wgks_watch))                         \
 	X(evlimit, sizeof(__u32), sizeof(struct wgks_evlimit))                     \
 	X(devices, sizeof(__u32), sizeof(__u32))                                   \
-	X(internal, sizeof(__u32), sizeof(__u32))
+	X(internal, sizeof(__u32), sizeof(__u32))                                  \
+	X(failfast, sizeof(int), sizeof(struct wgks_failfast))
 
 struct ks_maps {
 #define KS_MAP_FD(name, k, v) int name;
 	KS_MAPS(KS_MAP_FD)
 #undef KS_MAP_FD
+};
+
+/* Each map by number, in KS_MAPS order: KS_MAP_policy and so on. */
+enum ks_map_index {
+#define KS_MAP_INDEX(name, k, v) KS_MAP_##name,
+	KS_MAPS(KS_MAP_INDEX)
+#undef KS_MAP_INDEX
+	KS_NMAPS
+};
+
+/* Its name as the kernel keeps it ("wgks_policy"), and its fd in M. */
+const char *ks_map_name(enum ks_map_index i);
+int *ks_map_fd(struct ks_maps *m, enum ks_map_index i);
+
+/*
+ * A map as this build's object declares it: what a map found attached is
+ * compared with. BTF ids are of the object's BTF; 0 where the map type
+ * carries none (the ring buffer).
+ */
+struct ks_map_decl {
+	uint32_t type, key_size, value_size, max_entries, btf_key, btf_value;
+};
+
+struct ks_decls {
+	void *skel; /* the object, opened, never loaded */
+	const struct btf *btf;
+	struct ks_map_decl map[KS_NMAPS];
 };
 
 /* Every fd -1: nothing open. */
@@ -45,12 +75,15 @@ void ks_maps_close(struct ks_maps *m);
 	} while (0)
 #define KS_MAP_FROM_SKEL_ONE(name, k, v) (m)->name = bpf_map__fd((s)->maps.wgks_##name);
 
+struct ks_old;
+
 /*
- * Open the maps named MAP_IDS (a found program's) by their names. 0, or -1
- * after err() when one of ours is missing or of another layout (another
- * version of wgks-bpf); WHAT names the program for the message.
+ * Open the maps MAP_IDS (a found program's) by their names. 0: they are
+ * ours, in M. 1: another version of wgks-bpf made them (a map of another
+ * layout by its BTF, one missing, one we do not know): M stays unset and
+ * *OLD describes them (oldmaps.h). -1 after err().
  */
-int ks_maps_open(struct ks_maps *m, const uint32_t *map_ids, uint32_t n, const char *what);
+int ks_maps_open(struct ks_maps *m, const uint32_t *map_ids, uint32_t n, struct ks_old **old);
 
 /* The id of map FD, 0 if it cannot be read. */
 uint32_t ks_map_id(int fd);
@@ -75,5 +108,14 @@ int ks_counters_read(int map_fd, uint32_t index, struct wgks_counters *sum);
  * lock, so none races to take it.
  */
 int ks_counters_index(const struct ks_maps *m, uint64_t netns, uint32_t *index);
+
+/*
+ * The same in two steps, for a command that may still fail in between and
+ * must then leave every map as it was: the index alone (nothing written),
+ * then its counters and event rate limit zeroed. Pick: as above; reset: 0,
+ * or -1 after err().
+ */
+int ks_counters_pick(const struct ks_maps *m, uint64_t netns, uint32_t *index);
+int ks_counters_reset(const struct ks_maps *m, uint32_t index);
 
 #endif

@@ -86,7 +86,8 @@ static void undo_staged(struct ks_ctx *c, struct ns_change *ch, uint32_t index, 
 	for (int k = 0; k < OWNED_MAX; k++)
 		owned_unapply(&ch->owned[k]);
 	for (int i = 0; i < upto; i++) {
-		if (!ch->devices[i])
+		/* Not staged, or not written (it was that device already). */
+		if (!ch->devices[i] || old_devices[i] == ch->devices[i])
 			continue;
 		/* The old device back, if it still exists; else no entry, as before. */
 		if (!old_devices[i] || devices_set(&c->st.maps, index, (uint32_t)i, old_devices[i]))
@@ -125,7 +126,7 @@ int ns_commit(struct ks_ctx *c, struct ns_change *ch)
 	struct wgks_rules *r = &ch->next.rules;
 	uint32_t index, old_devices[WGKS_MAX_TUNNELS] = { 0 };
 	bool loopback_set = false;
-	int slot = 0;
+	int slot = 0, fresh;
 
 	if (policy_is_empty(&ch->next))
 		return remove_policy(c, ch);
@@ -135,8 +136,9 @@ int ns_commit(struct ks_ctx *c, struct ns_change *ch)
 		r->flags |= WGKS_F_ENDPOINTS;
 	if (owned_any(&ch->owned[OWNED_ALLOW4]) || owned_any(&ch->owned[OWNED_ALLOW6]))
 		r->flags |= WGKS_F_ALLOW;
-	/* Zeroed counters first (for a new namespace), then the policy naming them. */
-	if (ks_counters_index(&c->st.maps, c->netns, &index) < 0)
+	/* Its counters' index; zeroed (for a new namespace) only once nothing can fail but the write. */
+	fresh = ks_counters_pick(&c->st.maps, c->netns, &index);
+	if (fresh < 0)
 		return -1;
 	r->counters = index;
 
@@ -151,6 +153,15 @@ int ns_commit(struct ks_ctx *c, struct ns_change *ch)
 		if (!ch->devices[slot])
 			continue;
 		old_devices[slot] = devices_get(&c->st.maps, index, (uint32_t)slot);
+		/*
+		 * Already this device (a re-attach): not written again. The kernel
+		 * unlinks a devmap entry before it links its successor, and a
+		 * tunnel packet between the two would find neither.
+		 */
+		if (old_devices[slot] == ch->devices[slot]) {
+			r->tunnels[slot].flags &= ~WGKS_T_NO_DEVICE;
+			continue;
+		}
 		if (devices_set(&c->st.maps, index, (uint32_t)slot, ch->devices[slot])) {
 			err("%s: cannot note the tunnel's device: %s", r->tunnels[slot].name,
 			    strerror(errno));
@@ -170,7 +181,11 @@ int ns_commit(struct ks_ctx *c, struct ns_change *ch)
 	}
 	r->flags |= WGKS_F_LOOPBACK;
 
-	/* 2. The policy: one write, in place. */
+	/* 2. The policy, naming zeroed counters if they are new: one write, in place. */
+	if (fresh && ks_counters_reset(&c->st.maps, index)) {
+		undo_staged(c, ch, index, WGKS_MAX_TUNNELS, old_devices, loopback_set);
+		return -1;
+	}
 	if (ks_policy_write(&c->st.maps, c->netns, &ch->next)) {
 		err("cannot write the policy: %s", strerror(errno));
 		undo_staged(c, ch, index, WGKS_MAX_TUNNELS, old_devices, loopback_set);

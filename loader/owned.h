@@ -18,8 +18,11 @@
 
 enum owned_kind { OWNED_ENDPOINTS, OWNED_ALLOW4, OWNED_ALLOW6, OWNED_MAX };
 
-/* Largest key of these maps. */
-#define OWNED_KEY_MAX sizeof(struct wgks_allow6_key)
+/* Largest key of these maps: the endpoint key (32 bytes; an IPv6 prefix's is 28). */
+#define OWNED_KEY_MAX                                                    \
+	(sizeof(struct wgks_endpoint_key) > sizeof(struct wgks_allow6_key) ? \
+		 sizeof(struct wgks_endpoint_key) :                          \
+		 sizeof(struct wgks_allow6_key))
 
 struct owned_entry {
 	unsigned char key[OWNED_KEY_MAX];

@@ -13,12 +13,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <linux/bpf.h>
 #include "maps.h"
 #include "variant.h"
+
+/* sock_ops programs of ours found without an egress partner, at most. */
+#define KS_MAX_ORPHANS 8
 
 struct ks_state {
 	struct ks_object own;           /* loaded by us (own.skel set): it owns the fds */
 	struct ks_object own_backstop;  /* its backstop program alone, loaded on found maps */
+	struct ks_object own_sockops;   /* its sock_ops program alone, for a partner that was lost */
+	struct ks_old *old;             /* found maps of another version (oldmaps.h); NULL: ours */
 	const struct variant *variant;
 	bool core_btf_min;              /* loaded with the minimal BTF of corebtf.c */
 	int egress_fd;                  /* -1 if none */
@@ -29,6 +35,15 @@ struct ks_state {
 	uint32_t backstop_id;
 	struct ks_maps maps;
 	uint32_t others;                /* more wgks egress programs found (should be 0) */
+	/*
+	 * wgks sock_ops programs that share no map with any wgks egress program
+	 * (one was detached by hand, or a crash came between two attaches):
+	 * alone, one still shortens the SYN timer of connects its stale policy
+	 * blocks, while nothing blocks them. Commands that change anything
+	 * detach them (ks_orphans_detach()).
+	 */
+	uint32_t orphans[KS_MAX_ORPHANS];
+	int norphans;
 };
 
 #define KS_MAP_UNSET(name, k, v) .name = -1,
@@ -42,11 +57,20 @@ const char *ks_prog_name(const struct ks_state *st);
 /* Refuse kernels that cannot run it, with the reason. 0 or -1 after err(). */
 int ks_kernel_check(void);
 
-/* Find our programs on the cgroup (attached.c). 1 found, 0 none attached, -1 after err(). */
+/*
+ * Find our programs on the cgroup (attached.c): each hook asked on its own,
+ * the egress program's maps opened (st->old set if another version made
+ * them), its sock_ops partner (one that shares its maps) and any sock_ops
+ * program without one (st->orphans). 1 found, 0 no egress program of ours
+ * attached, -1 after err().
+ */
 int ks_find(struct ks_state *st, int cgroup_fd);
 
 /* The id of program FD, 0 if it cannot be read. */
 uint32_t ks_prog_id(int fd);
+
+/* Whether any wgks backstop program is loaded on the host (a tc filter holds it). */
+bool ks_backstop_exists(void);
 
 /* The backstop program of a found state, if a tc filter somewhere holds one. 1, 0 none. */
 int ks_find_backstop(struct ks_state *st);
@@ -65,14 +89,45 @@ int ks_load(struct ks_state *st);
  */
 int ks_backstop(struct ks_state *st);
 
+/* Load the sock_ops program alone, on the maps of st (a found state). 0, or -1 after err(). */
+int ks_load_sockops(struct ks_state *st);
+
 /*
- * Attach loaded programs (hooks.c), sock_ops first (multi: a child cgroup
- * cannot replace them). Detach takes sock_ops off first (it is found
- * through the egress program: should the second step fail, a later detach
- * still finds both), then egress. Both 0 or -1 after err().
+ * Attach loaded programs (hooks.c), egress first (multi: a child cgroup
+ * cannot replace them), detach them sock_ops first: whenever one is on the
+ * cgroup alone, it is the egress program, which fails closed (its policy
+ * blocks; connects merely wait for their SYN retries). A sock_ops program
+ * alone would be the one that hurts (failfast.bpf.h). Both 0 or -1 after
+ * err().
  */
 int ks_attach(struct ks_state *st, int cgroup_fd);
 int ks_detach(struct ks_state *st, int cgroup_fd);
+
+/* Attach st's loaded sock_ops program alone (beside a found egress program). 0, or -1 after err(). */
+int ks_attach_sockops(struct ks_state *st, int cgroup_fd);
+
+/*
+ * Put program NEW_FD in OLD_FD's place on HOOK, atomically (BPF_F_REPLACE
+ * on the multi attachment: no moment with neither, none with both). 0, or
+ * -1 with errno.
+ */
+int ks_replace(int new_fd, int old_fd, int cgroup_fd, enum bpf_attach_type hook);
+
+/* Detach st's orphan sock_ops programs. How many, or -1 after err(). */
+int ks_orphans_detach(struct ks_state *st, int cgroup_fd);
+
+/*
+ * A found egress program whose sock_ops partner is gone gets one again,
+ * loaded on its maps. 0 (or nothing to do), or -1 after err().
+ */
+int ks_partner_repair(struct ks_state *st, int cgroup_fd);
+
+/*
+ * Detach every program named wgks_* from the cgroup's egress and sock_ops
+ * hooks, whatever made them and whatever their maps (detach --all). How
+ * many, or -1 after err().
+ */
+int ks_detach_every(int cgroup_fd);
 
 void ks_close(struct ks_state *st);
 

@@ -15,6 +15,7 @@
 #include "keys.h"
 #include "log.h"
 #include "netns.h"
+#include "oldmaps.h"
 #include "owned.h"
 #include "opts.h"
 #include "subcommands.h"
@@ -57,20 +58,39 @@ static int print_entry(const void *key, uint32_t owners, void *arg)
 	return 0;
 }
 
+/*
+ * Map I of the attached programs, to read entries from as ours: another
+ * version's only if its entries are laid out as ours; -1 if not.
+ */
+static int entries_fd(const struct ks_ctx *c, enum ks_map_index i)
+{
+	struct ks_maps *m = (struct ks_maps *)&c->st.maps;
+
+	if (!c->st.old)
+		return *ks_map_fd(m, i);
+	return c->st.old->same[i] ? c->st.old->fd[i] : -1;
+}
+
 /* The namespace's peer endpoints (fwmark off) and allowed prefixes. */
 static void print_allowances(const struct ks_ctx *c, uint64_t id, bool json)
 {
 	struct list_arg a = { .json = json };
+	int ep = entries_fd(c, KS_MAP_endpoints), a4 = entries_fd(c, KS_MAP_allow4),
+	    a6 = entries_fd(c, KS_MAP_allow6);
 
+	/* Another version's, laid out otherwise: not shown rather than misread. */
 	printf(json ? ",\"endpoints\":[" : "  endpoints (fwmark off):");
-	owned_each(c->st.maps.endpoints, OWNED_ENDPOINTS, id, print_entry, &a);
-	printf(json ? "]" : "%s\n", a.n ? "" : " none");
+	if (ep >= 0)
+		owned_each(ep, OWNED_ENDPOINTS, id, print_entry, &a);
+	printf(json ? "]" : "%s\n", a.n ? "" : ep >= 0 ? " none" : " (another layout)");
 	a = (struct list_arg){ .json = json, .family = 4 };
 	printf(json ? ",\"allowed\":[" : "  allowed (no name resolution):");
-	owned_each(c->st.maps.allow4, OWNED_ALLOW4, id, print_entry, &a);
+	if (a4 >= 0)
+		owned_each(a4, OWNED_ALLOW4, id, print_entry, &a);
 	a.family = 6;
-	owned_each(c->st.maps.allow6, OWNED_ALLOW6, id, print_entry, &a);
-	printf(json ? "]" : "%s\n", a.n ? "" : " none");
+	if (a6 >= 0)
+		owned_each(a6, OWNED_ALLOW6, id, print_entry, &a);
+	printf(json ? "]" : "%s\n", a.n ? "" : a4 >= 0 && a6 >= 0 ? " none" : " (another layout)");
 }
 
 static int sockets_known(const struct wgks_tunnel *t)
@@ -162,23 +182,47 @@ static void print_namespace_text(const struct ks_ctx *c, uint64_t id, bool curre
 		       (unsigned long long)cnt->packets[r], (unsigned long long)cnt->bytes[r]);
 }
 
+/* The next namespace's key, its policy and counters: ours, or carried from another version's. */
+static int next_namespace(const struct ks_ctx *c, const uint64_t *prev, uint64_t *key,
+			  struct wgks_policy *p, struct wgks_counters *cnt)
+{
+	const struct ks_old *old = c->st.old;
+	char why[160];
+
+	for (;;) {
+		if (old ? oldmaps_policy_next(old, prev, key) : bpf_map_get_next_key(c->st.maps.policy, prev, key))
+			return -1;
+		/* What could not be carried is shown as far as it goes: status only reads. */
+		if (old ? oldmaps_policy_read(old, *key, p, why, sizeof(why)) >= 0
+			: ks_policy_read(&c->st.maps, *key, p) == 0)
+			break;
+		if (errno != ENOENT) {
+			/* Another version's that cannot be read at all: its namespace, no more. */
+			memset(p, 0, sizeof(*p));
+			break;
+		}
+		prev = key; /* removed meanwhile */
+	}
+	if (old)
+		oldmaps_counters_read(old, KS_MAP_stats, p->rules.counters, cnt);
+	else
+		ks_counters_read(c->st.maps.stats, p->rules.counters, cnt);
+	return 0;
+}
+
 /* Every namespace with a policy. Sets *here if this one has one. */
 static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 			    uint64_t netns, bool *here)
 {
+	struct wgks_policy p;
+	struct wgks_counters cnt;
 	uint64_t key, next;
 	void *prev = NULL;
 	int n = 0;
 
-	while (bpf_map_get_next_key(c->st.maps.policy, prev, &next) == 0) {
-		struct wgks_policy p;
-		struct wgks_counters cnt;
-
+	while (next_namespace(c, prev, &next, &p, &cnt) == 0) {
 		key = next;
 		prev = &key;
-		if (ks_policy_read(&c->st.maps, key, &p))
-			continue; /* removed meanwhile */
-		ks_counters_read(c->st.maps.stats, p.rules.counters, &cnt);
 		if (key == netns)
 			*here = true;
 		if (o->json) {
@@ -197,11 +241,70 @@ static int print_namespaces(const struct ks_ctx *c, const struct status_opts *o,
 	return 0;
 }
 
+/* sock_ops programs without an egress partner (the next command that changes anything detaches them). */
+static void print_orphans(const struct ks_state *st, bool json)
+{
+	if (json) {
+		printf("\"orphan_sock_ops\":[");
+		for (int i = 0; i < st->norphans; i++)
+			printf("%s%u", i ? "," : "", st->orphans[i]);
+		printf("],");
+		return;
+	}
+	for (int i = 0; i < st->norphans; i++)
+		printf("orphan: sock_ops program id %u shares no maps with an egress program; the "
+		       "next attach, detach, lockdown or sync detaches it\n", st->orphans[i]);
+}
+
+/* Whose programs these are, if not this version's: "other_version" (null if ours). */
+static void print_version(const struct ks_state *st, bool json)
+{
+	const struct ks_old *old = st->old;
+	/* The fields of ours its policies lack: what status shows as 0. */
+	const struct layout_plan *missing = old ? &old->value[KS_MAP_policy] : NULL;
+
+	if (json) {
+		if (!old) {
+			printf("\"other_version\":null,");
+			return;
+		}
+		printf("\"other_version\":{\"differs\":");
+		json_string(stdout, old->differs);
+		printf(",\"takeover\":");
+		if (old->cannot[0])
+			json_string(stdout, old->cannot);
+		else
+			printf("null");
+		printf(",\"missing_fields\":[");
+		for (size_t i = 0; i < missing->nmissing; i++) {
+			printf("%s", i ? "," : "");
+			json_string(stdout, missing->missing[i].path);
+		}
+		printf("]},");
+		return;
+	}
+	if (!old)
+		return;
+	printf("attached by another version of wgks-bpf: %s\n", old->differs);
+	for (size_t i = 0; i < missing->nmissing; i++)
+		printf("%s%s%s", i ? ", " : "  its policies have no ", missing->missing[i].path,
+		       i + 1 == missing->nmissing ? " (shown as 0 below)\n" : "");
+	if (old->cannot[0])
+		printf("  this version cannot take it over: %s\n  (it keeps blocking; `wgks-bpf "
+		       "detach --all` removes it, `wgks-bpf lockdown off` ends a lockdown)\n",
+		       old->cannot);
+	else
+		printf("  the next attach, detach, lockdown or sync takes it over in place\n");
+}
+
 static void print_header(const struct ks_ctx *c, uint64_t netns,
 			 const struct wgks_counters *unmanaged, const struct status_opts *o)
 {
 	if (o->json) {
-		printf("{\"attached\":true,\"cgroup\":");
+		printf("{\"attached\":true,");
+		print_version(&c->st, true);
+		print_orphans(&c->st, true);
+		printf("\"cgroup\":");
 		json_string(stdout, c->cgroup);
 		printf(",\"program\":{\"id\":%u,\"name\":\"%s\"},", c->st.egress_id, ks_prog_name(&c->st));
 		if (c->st.sockops_fd >= 0)
@@ -218,6 +321,8 @@ static void print_header(const struct ks_ctx *c, uint64_t netns,
 	}
 	printf("attached: program %s (id %u) on %s, egress, multi\n", ks_prog_name(&c->st),
 	       c->st.egress_id, c->cgroup);
+	print_version(&c->st, false);
+	print_orphans(&c->st, false);
 	if (c->st.sockops_fd >= 0)
 		printf("fail-fast: program id %u on sock_ops: blocked TCP connects fail in "
 		       "milliseconds (ETIMEDOUT)\n", c->st.sockops_id);
@@ -242,18 +347,25 @@ int status_main(int argc, char **argv)
 
 	if (parse_status_args(argc, argv, &o))
 		return 2;
-	if (ctx_check() || ctx_open(&c, o.cgroup, false))
+	if (ctx_check() || ctx_open(&c, o.cgroup, CTX_READ))
 		goto out;
 	if (!c.found) {
-		if (o.json)
-			printf("{\"attached\":false,\"protected\":false,\"namespaces\":[]}\n");
-		else
+		if (o.json) {
+			printf("{\"attached\":false,");
+			print_orphans(&c.st, true);
+			printf("\"protected\":false,\"namespaces\":[]}\n");
+		} else {
 			printf("not attached: no namespace is protected\n");
+			print_orphans(&c.st, false);
+		}
 		ret = EXIT_NOT_PROTECTED;
 		goto out;
 	}
 	netns = c.netns;
-	ks_counters_read(c.st.maps.unmanaged, 0, &unmanaged);
+	if (c.st.old)
+		oldmaps_counters_read(c.st.old, KS_MAP_unmanaged, 0, &unmanaged);
+	else
+		ks_counters_read(c.st.maps.unmanaged, 0, &unmanaged);
 	print_header(&c, netns, &unmanaged, &o);
 	if (print_namespaces(&c, &o, netns, &here))
 		goto out;

@@ -25,8 +25,11 @@ int sync_main(int argc, char **argv)
 
 	if (parse_sync_args(argc, argv, &o))
 		return 2;
-	/* Opening with the lock forgets the namespaces that are gone. */
-	if (ctx_check() || ctx_open(&c, o.cgroup, true))
+	/*
+	 * Opening to change forgets the namespaces that are gone, and takes over
+	 * what another version attached.
+	 */
+	if (ctx_check() || ctx_open(&c, o.cgroup, CTX_CHANGE) || ctx_ours(&c))
 		goto out;
 	if (!c.found || ks_policy_read(&c.st.maps, c.netns, &p)) {
 		if (c.found && errno != ENOENT) {

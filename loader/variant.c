@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "killswitch.skel.h"
 #include "killswitch_kctx.skel.h"
@@ -25,7 +27,7 @@
 		sk##_bpf__destroy(skel);                                                 \
 	}                                                                                \
 	static int open_##name(struct ks_object *o, const char *btf_path,                \
-			       const struct ks_maps *reuse)                              \
+			       const struct ks_maps *reuse, unsigned progs)              \
 	{                                                                                \
 		LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);    \
 		struct sk##_bpf *s = sk##_bpf__open_opts(&opts);                         \
@@ -34,10 +36,10 @@
 		if (!s)                                                                  \
 			return -1;                                                       \
 		bpf_object__for_each_program(p, s->obj)                                  \
-			bpf_program__set_autoload(p, p == s->progs.wgks_tc_##name ||     \
-							     (!reuse &&                          \
-							      (p == s->progs.wgks_eg_##name ||   \
-							       p == s->progs.wgks_so_##name)));  \
+			bpf_program__set_autoload(                                       \
+				p, (p == s->progs.wgks_tc_##name && (progs & KS_PROG_BACKSTOP)) || \
+				   (p == s->progs.wgks_eg_##name && (progs & KS_PROG_EGRESS)) ||  \
+				   (p == s->progs.wgks_so_##name && (progs & KS_PROG_SOCKOPS)));  \
 		if (reuse && (KS_MAPS(KS_MAP_REUSE) 0)) {                                \
 			sk##_bpf__destroy(s);                                            \
 			return -1;                                                       \
@@ -133,4 +135,40 @@ const struct variant *variant_choose(void)
 	if (kernel_version() >= variants[WGKS_VARIANT_KCTX].min_kernel)
 		return &variants[WGKS_VARIANT_KCTX];
 	return &variants[WGKS_VARIANT_PROBE];
+}
+
+/* In variant_decls(): one map's declaration, from the skeleton S. */
+#define KS_MAP_DECL(n, k, v)                                                            \
+	d->map[KS_MAP_##n] = (struct ks_map_decl){                                       \
+		.type = bpf_map__type(s->maps.wgks_##n),                                 \
+		.key_size = bpf_map__key_size(s->maps.wgks_##n),                         \
+		.value_size = bpf_map__value_size(s->maps.wgks_##n),                     \
+		.max_entries = bpf_map__max_entries(s->maps.wgks_##n),                   \
+		.btf_key = bpf_map__btf_key_type_id(s->maps.wgks_##n),                   \
+		.btf_value = bpf_map__btf_value_type_id(s->maps.wgks_##n) };
+
+int variant_decls(struct ks_decls *d)
+{
+	struct killswitch_bpf *s = killswitch_bpf__open();
+
+	memset(d, 0, sizeof(*d));
+	if (!s) {
+		err("cannot open this build's BPF object: %s", strerror(errno));
+		return -1;
+	}
+	d->skel = s;
+	d->btf = bpf_object__btf(s->obj);
+	KS_MAPS(KS_MAP_DECL)
+	if (!d->btf) {
+		err("this build's BPF object has no BTF");
+		return -1;
+	}
+	return 0;
+}
+
+void variant_decls_close(struct ks_decls *d)
+{
+	if (d->skel)
+		killswitch_bpf__destroy(d->skel);
+	memset(d, 0, sizeof(*d));
 }

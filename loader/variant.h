@@ -33,12 +33,20 @@ struct variant {
 	const char *how; /* how it learns the namespace, for status */
 	bool whole_btf;  /* a kfunc: libbpf must read the kernel's whole BTF */
 	/*
-	 * Open its object for it; BTF_PATH for CO-RE (NULL: the kernel's). With
-	 * REUSE, only its backstop program, on those maps (a later command
-	 * that needs the program when no tc filter holds one). 0 or -1.
+	 * Open its object for it, to load the programs PROGS (KS_PROG_*);
+	 * BTF_PATH for CO-RE (NULL: the kernel's). With REUSE, on those maps (a
+	 * later command that needs one program the kernel holds no more of:
+	 * the backstop, or a sock_ops program whose partner was lost). 0 or -1.
 	 */
-	int (*open)(struct ks_object *o, const char *btf_path, const struct ks_maps *reuse);
+	int (*open)(struct ks_object *o, const char *btf_path, const struct ks_maps *reuse,
+		    unsigned progs);
 };
+
+/* Which programs of a variant to load. */
+#define KS_PROG_EGRESS (1u << 0)
+#define KS_PROG_SOCKOPS (1u << 1)
+#define KS_PROG_BACKSTOP (1u << 2)
+#define KS_PROG_ALL (KS_PROG_EGRESS | KS_PROG_SOCKOPS | KS_PROG_BACKSTOP)
 
 /* Every variant, best first. */
 extern const struct variant variants[WGKS_VARIANT_MAX];
@@ -60,5 +68,13 @@ const struct variant *variant_choose(void);
 
 /* The running kernel as major * 100 + minor; 0 if unknown. */
 int kernel_version(void);
+
+/*
+ * This build's maps as its object declares them (both objects share
+ * bpf/maps.bpf.h): opened, not loaded, so nothing reaches the kernel.
+ * 0, or -1 after err(); close with variant_decls_close() either way.
+ */
+int variant_decls(struct ks_decls *d);
+void variant_decls_close(struct ks_decls *d);
 
 #endif

@@ -21,6 +21,7 @@
 #include "context.h"
 #include "json.h"
 #include "log.h"
+#include "oldmaps.h"
 #include "opts.h"
 #include "subcommands.h"
 
@@ -237,10 +238,17 @@ int watch_main(int argc, char **argv)
 	if (parse_status_args(argc, argv, &o))
 		return 2;
 	/* No lock: watching runs for long and changes nothing but its deadline. */
-	if (ctx_check() || ctx_open(&c, o.cgroup, false))
+	if (ctx_check() || ctx_open(&c, o.cgroup, CTX_READ))
 		goto out;
 	if (!c.found) {
 		err("not attached: nothing to watch");
+		goto out;
+	}
+	/* Its events may be laid out otherwise: take it over first (any command that changes). */
+	if (c.st.old) {
+		err("program %s (id %u) was attached by another version of wgks-bpf (%s): `wgks-bpf "
+		    "sync` takes it over, then watch", ks_prog_name(&c.st), c.st.egress_id,
+		    c.st.old->differs);
 		goto out;
 	}
 	w.netns = c.netns;

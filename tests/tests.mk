@@ -8,7 +8,7 @@ SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recove
 TEST_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g $(WARN) -Wno-missing-prototypes \
 	-Iinclude -Iloader -I$(OUTPUT) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/test_%.c,$(OUTPUT)/tests/unit_%,$(wildcard tests/unit/test_*.c))
-BPF_TEST_SRCS := loader/load.c loader/attached.c loader/variant.c loader/maps.c loader/devices.c loader/corebtf.c loader/rundir.c loader/netns.c loader/log.c loader/keys.c loader/prefix.c
+BPF_TEST_SRCS := loader/load.c loader/attached.c loader/variant.c loader/maps.c loader/oldmaps.c loader/layout.c loader/devices.c loader/corebtf.c loader/rundir.c loader/netns.c loader/log.c loader/keys.c loader/prefix.c
 
 # Installs the Debian packages that building and testing need, if missing.
 deps:
@@ -22,7 +22,9 @@ deps:
 			--no-install-recommends $$missing; \
 	fi
 
-$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h) | $(OUTPUT)/tests
+# The skeleton: test_layout reads this build's map layout from the object it embeds.
+$(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*.h loader/*.h) include/wgks.h \
+		$(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
@@ -45,7 +47,7 @@ test-bpf: $(OUTPUT)/tests/verdict
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
 E2E_SUITES := tests/e2e/leftovers-test.sh tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
-	tests/e2e/leaks.sh
+	tests/e2e/errors.sh tests/e2e/upgrade.sh tests/e2e/leaks.sh
 test-e2e: wgks-bpf
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; \
 		bash tests/e2e/run-suite.sh $$t $(CURDIR)/wgks-bpf; done
