@@ -74,7 +74,7 @@ static bool parse_target(const char *host, const char *port, struct target *t)
 
 /*
  * One connect: how it ended ("connected", "hung" past timeout_ms, or the
- * errno's name; "socket: NAME" if no socket could be made), and its time.
+ * errno's name; "socket failed" if no socket could be set up), and its time.
  */
 static const char *connect_once(const struct target *t, bool blocking, int timeout_ms, double *ms)
 {
