@@ -149,12 +149,8 @@ internet_blocked() {
 	done
 }
 
-status_exit_is() {
-	local ns=$1 want=$2 rc=0
-	ip netns exec "$ns" "$WGKS" status || rc=$?
-	echo "exit $rc"
-	[[ "$rc" == "$want" ]]
-}
+# status_in NS: wgks-bpf status in namespace NS (exit 0: protected, 3: not).
+status_in() { ip netns exec "$1" "$WGKS" status; }
 
 status_json_has_tunnel() {
 	local out
@@ -250,7 +246,7 @@ scenario_1() {
 	done
 	check_no_leaks "tunnel up, in use"
 	if wgks_only; then
-		check "wgks: status exits 0 in the client namespace" status_exit_is "$NS_C" 0
+		check_exit "wgks: status exits 0 in the client namespace" 0 "" status_in "$NS_C"
 		check "wgks: status --json names $WG_C and says protected" status_json_has_tunnel "$WG_C"
 		note "program variant: $(in_c "$WGKS" status --json 2>/dev/null |
 			grep -o '"variant":"[a-z]*"' | cut -d'"' -f4)"
@@ -301,10 +297,10 @@ scenario_4() {
 	internet_blocked c "after the crash"
 	check_no_leaks "after the crash"
 	if wgks_only; then
-		check "wgks: status still exits 0 (the policy persists)" status_exit_is "$NS_C" 0
+		check_exit "wgks: status still exits 0 (the policy persists)" 0 "" status_in "$NS_C"
 		check "wgks: detach $WG_C succeeds although the interface is gone" in_c "$WGKS" detach "$WG_C"
 		check "wgks: no program, link, map or pin left" wgks_all_gone
-		check "wgks: status exits 3 in the client namespace" status_exit_is "$NS_C" 3
+		check_exit "wgks: status exits 3 in the client namespace" 3 "" status_in "$NS_C"
 		check "wgks: off-tunnel traffic flows again (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
 		discard_leaks
 	fi
@@ -493,8 +489,8 @@ scenario_8() {
 	check_fails "client: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
 	check_no_leaks "client, while the others send"
 	if wgks_only; then
-		check "wgks: status exits 3 in the other namespace" status_exit_is "$NS_O" 3
-		check "wgks: status exits 3 in the gateway" status_exit_is "$NS_G" 3
+		check_exit "wgks: status exits 3 in the other namespace" 3 "" status_in "$NS_O"
+		check_exit "wgks: status exits 3 in the gateway" 3 "" status_in "$NS_G"
 	fi
 }
 
@@ -543,8 +539,8 @@ scenario_10() {
 	check "first namespace: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
 	check_no_leaks "first namespace, after the second's down" c
 	if wgks_only; then
-		check "wgks: status exits 0 in the first namespace" status_exit_is "$NS_C" 0
-		check "wgks: status exits 3 in the second namespace" status_exit_is "$NS_D" 3
+		check_exit "wgks: status exits 0 in the first namespace" 0 "" status_in "$NS_C"
+		check_exit "wgks: status exits 3 in the second namespace" 3 "" status_in "$NS_D"
 	fi
 	check "wg-quick down $WG_C" wg_quick c down
 	discard_leaks
@@ -560,8 +556,8 @@ scenario_10() {
 	check_no_leaks "both namespaces, after the simultaneous up" c d
 	if wgks_only; then
 		check "wgks: one program per hook on the root cgroup" one_program_per_hook
-		check "wgks: status exits 0 in the first namespace" status_exit_is "$NS_C" 0
-		check "wgks: status exits 0 in the second namespace" status_exit_is "$NS_D" 0
+		check_exit "wgks: status exits 0 in the first namespace" 0 "" status_in "$NS_C"
+		check_exit "wgks: status exits 0 in the second namespace" 0 "" status_in "$NS_D"
 	fi
 	drop_client d
 }

@@ -179,13 +179,6 @@ no_leaks() {
 	[[ "$n" == 0 ]]
 }
 
-status_exit_is() {
-	local want=$1 rc=0
-	wgks_c status >/dev/null 2>&1 || rc=$?
-	echo "status exit $rc, want $want"
-	[[ "$rc" == "$want" ]]
-}
-
 # status --json says nothing is attached (wgks-bpf's word; the kernel's is
 # wgks_attached).
 status_not_attached() {
@@ -451,7 +444,7 @@ check_tunnel() {
 	check "UDP echo with 198.18.0.1 through the tunnel" retry udp_echo "$NS_C" 198.18.0.1
 	check "ping 127.0.0.1 (loopback)" ping_once "$NS_C" 127.0.0.1
 	check "ping 10.77.0.2 (own address, local)" ping_once "$NS_C" 10.77.0.2
-	check "status exits 0 (protected)" status_exit_is 0
+	check_exit "status exits 0 (protected)" 0 "" wgks_c status
 	row_result tunnel-passes "ping v4/v6, TCP v4/v6, UDP through the tunnel; local"
 }
 
@@ -494,7 +487,7 @@ check_deleted() {
 	check_fails "ping 2001:db8:77::1 (now via the LAN default route)" ping_once "$NS_C" 2001:db8:77::1
 	check_refused "UDP to 198.18.0.1:$UDP_PORT refused with EPERM" udp_send "$NS_C" 198.18.0.1 $UDP_PORT
 	check "TCP connect to 198.18.0.1 fails within $FAILFAST_MS ms" tcp_fails_fast_ms 198.18.0.1 $TCP_PORT
-	check "status still exits 0 (the policy stays)" status_exit_is 0
+	check_exit "status still exits 0 (the policy stays)" 0 "" wgks_c status
 	check "zero leaks at the gateway" no_leaks
 	row_result deleted-stays-blocked "leaks 0 after ip link del"
 }
@@ -503,7 +496,7 @@ check_detach() {
 	local n0
 	check "detach $WGC (interface already gone)" wgks_c detach "$WGC"
 	check "status: not attached" status_not_attached
-	check "status exits 3 (not protected)" status_exit_is 3
+	check_exit "status exits 3 (not protected)" 3 "" wgks_c status
 	check "the program (id ${PROG_ID:-?}) and its maps are freed" wgks_prog_freed "$PROG_ID"
 	n0=$(nft_count leak)
 	check "ping 10.77.0.1 works again" ping_ok "$NS_C" 10.77.0.1
