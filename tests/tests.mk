@@ -28,6 +28,13 @@ $(OUTPUT)/tests/unit_%: tests/unit/test_%.c $(PURE_SRCS) $(wildcard tests/unit/*
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(PURE_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
+# The probe of blocked TCP connects (tests/lib/probes.sh, tcp_fails_fast):
+# the leak suite's, and the kernel matrix's in its guests (no Python there).
+# No sanitizers: it goes into those guests.
+$(OUTPUT)/tests/failfast: tests/lib/failfast.c | $(OUTPUT)/tests
+	$(call msg,CC-TEST,$@)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $< -o $@
+
 $(OUTPUT)/tests/verdict: tests/bpf/test_verdict.c $(wildcard tests/bpf/*.h) $(BPF_TEST_SRCS) $(SKELETONS) | $(OUTPUT)/tests
 	$(call msg,CC-TEST,$@)
 	$(Q)$(CC) $(TEST_CFLAGS) $(SAN) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -lpthread -o $@
@@ -39,16 +46,17 @@ test: deps
 test-unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
 
-# The verdict table through BPF_PROG_TEST_RUN on the real object.
+# The verdict table through BPF_PROG_TEST_RUN on the real object, under the
+# e2e lock: its maps would otherwise count as another suite's leftovers.
 test-bpf: $(OUTPUT)/tests/verdict
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "SKIP: test-bpf needs root"; \
-	else echo "== $<"; $<; fi
+	else echo "== $<"; flock -w 600 /run/wgks-bpf-e2e.lock $<; fi
 
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
 E2E_SUITES := tests/e2e/leftovers-test.sh tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
 	tests/e2e/errors.sh tests/e2e/upgrade.sh tests/e2e/leaks.sh
-test-e2e: wgks-bpf
+test-e2e: wgks-bpf $(OUTPUT)/tests/failfast
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; \
 		bash tests/e2e/run-suite.sh $$t $(CURDIR)/wgks-bpf; done
 
@@ -62,7 +70,7 @@ demo: deps
 # The leak suite against no kill switch, the iptables recipe and wgks-bpf:
 # one Markdown table (README.md, "Compared"). Not part of `make test`.
 compare: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/failfast
 	$(Q)bash tests/e2e/compare.sh $(CURDIR)/wgks-bpf $(CURDIR)/$(OUTPUT)/compare
 
 include tests/fuzz/fuzz.mk

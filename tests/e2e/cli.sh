@@ -9,76 +9,44 @@
 # throwaway namespaces and is removed on exit.
 set -euo pipefail
 
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$HERE/../lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
+. "$HERE/../lib/sandbox.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/wgks.sh
+. "$HERE/../lib/wgks.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/probes.sh
+. "$HERE/../lib/probes.sh"
 
 BIN=${1:?usage: cli.sh /path/to/wgks-bpf}
 TAG=$$
 NS_A=wgksa$TAG
 NS_B=wgksb$TAG
 
-if [ "$(id -u)" != 0 ]; then
-	echo "SKIP: cli.sh needs root"
-	exit 0
-fi
+[ "$(id -u)" = 0 ] || skip_all "cli.sh needs root"
+CGROUP2=$(wgks_cgroup2)
 
 USERNS_PID=
 cleanup() {
 	set +e
 	[ -n "$USERNS_PID" ] && kill "$USERNS_PID" 2>/dev/null
 	drop_ns "$BIN" "$NS_A" "$NS_B"
-	rmdir "$(cgroup2_root)/wgks-cli-$TAG" 2>/dev/null || true
+	rmdir "$CGROUP2/wgks-cli-$TAG" 2>/dev/null || true
 }
 trap cleanup EXIT
 
-
-cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
-
-# Our programs on the root cgroup, as HOOK:ID (egress and sock_ops).
-our_programs() {
-	bpftool -j cgroup show "$(cgroup2_root)" 2>/dev/null |
-		python3 -c 'import json,sys; d=sys.stdin.read().strip() or "[]"; print(" ".join("%s:%d" % (p["attach_type"].replace("cgroup_inet_", "").replace("cgroup_", ""), p["id"]) for p in json.loads(d) if p.get("name","").startswith("wgks_")))'
-}
-
-# run NAME WANT_RC WANT_MSG CMD...: exit code and a piece of stderr.
-expect() {
-	local name=$1 want_rc=$2 want_msg=$3 rc=0 out
-	shift 3
-	out=$("$@" 2>&1 >/dev/null) || rc=$?
-	if [ "$rc" = "$want_rc" ] && [[ "$out" == *"$want_msg"* ]]; then
-		ok "$name"
-	else
-		not_ok "$name (exit $rc, want $want_rc; stderr: $out)"
-	fi
-}
-
-# Nothing of ours attached (the state before and after every failing command).
-expect_clean() {
-	local ids
-	ids=$(our_programs)
-	if [ -z "$ids" ]; then ok "$1: nothing attached"; else not_ok "$1: programs $ids attached"; fi
-}
+# check_clean WHEN: nothing of ours attached (the state before and after
+# every failing command).
+check_clean() { check_fails "$1: nothing attached" wgks_attached; }
 
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
 
-# The errno a UDP send to $1 gets ("ok" if it was sent).
-udp_send() {
-	python3 -c 'import socket, sys, errno
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-try:
-    s.sendto(b"wgks", (sys.argv[1], 9)); print("ok")
-except OSError as e:
-    print(errno.errorcode[e.errno])' "$1"
-}
-
 # One program serves the whole host: e2e suites take turns (leaks.sh too).
 e2e_lock
 
-if [ -n "$(our_programs)" ]; then
-	echo "SKIP: a wgks program is already attached on this host; not touching it"
-	exit 0
-fi
+! wgks_attached >/dev/null || skip_all "a wgks program is already attached on this host; not touching it"
 
 for ns in "$NS_A" "$NS_B"; do
 	ip netns add "$ns"
@@ -91,55 +59,56 @@ for ns in "$NS_A" "$NS_B"; do
 done
 
 # --- usage errors: exit 2 ---
-expect "no command" 2 "Usage:" "$BIN"
-expect "unknown command" 2 "invalid subcommand \`frob'" "$BIN" frob
-expect "attach without interface" 2 "missing interface name" "$BIN" attach
-expect "bad fwmark" 2 "\`12x'" "$BIN" attach tun0 --fwmark 12x
-expect "unknown option" 2 "unknown option \`--nope'" "$BIN" detach --nope
-expect_clean "usage errors"
+check_exit "no command" 2 "Usage:" "$BIN"
+check_exit "unknown command" 2 "invalid subcommand \`frob'" "$BIN" frob
+check_exit "attach without interface" 2 "missing interface name" "$BIN" attach
+check_exit "bad fwmark" 2 "\`12x'" "$BIN" attach tun0 --fwmark 12x
+check_exit "unknown option" 2 "unknown option \`--nope'" "$BIN" detach --nope
+check_clean "usage errors"
 
 # --- failures: exit 1, nothing changed ---
-expect "unknown interface" 1 "nosuch0: no such interface" in_a "$BIN" attach nosuch0
-expect "not WireGuard, no --fwmark" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
-expect "not a tunnel (veth), even with --fwmark" 1 "eth0: not a tunnel (a veth device)" \
+check_exit "unknown interface" 1 "nosuch0: no such interface" in_a "$BIN" attach nosuch0
+check_exit "not WireGuard, no --fwmark" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
+check_exit "not a tunnel (veth), even with --fwmark" 1 "eth0: not a tunnel (a veth device)" \
 	in_a "$BIN" attach eth0 --fwmark 1
 ip -n "$NS_A" tuntap add tap0 mode tap
-expect "not a tunnel (tap), even with --fwmark" 1 "tap0: not a tunnel (a tap device)" \
+check_exit "not a tunnel (tap), even with --fwmark" 1 "tap0: not a tunnel (a tap device)" \
 	in_a "$BIN" attach tap0 --fwmark 1
 ip -n "$NS_A" link del tap0
-expect "fwmark off, not WireGuard" 1 "tun0: not a WireGuard interface" \
+check_exit "fwmark off, not WireGuard" 1 "tun0: not a WireGuard interface" \
 	in_a "$BIN" attach tun0 --fwmark off
-expect "not a cgroup2 dir" 1 "cgroup /tmp: not a cgroup v2 directory" \
+check_exit "not a cgroup2 dir" 1 "cgroup /tmp: not a cgroup v2 directory" \
 	in_a "$BIN" attach tun0 --fwmark 0x10 --cgroup /tmp
-expect "not root" 1 "must run as root" \
+check_exit "not root" 1 "must run as root" \
 	in_a setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN" attach tun0 --fwmark 0x10
-expect "forced unknown variant" 1 "WGKS_VARIANT=bogus" \
+check_exit "forced unknown variant" 1 "WGKS_VARIANT=bogus" \
 	in_a env WGKS_VARIANT=bogus "$BIN" attach tun0 --fwmark 0x10
-expect_clean "failed attaches"
-expect "status, nothing attached" 3 "" in_a "$BIN" status
-expect "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
+check_clean "failed attaches"
+check_exit "status, nothing attached" 3 "" in_a "$BIN" status
+check_exit "detach, nothing attached" 0 "nothing to do" in_a "$BIN" detach tun0
 
 # --- the cgroup root found must be the hierarchy's real root ---
 # A subtree bind-mounted where cgroup2 was, or a cgroup namespace: attach
 # would guard only the processes below it while status said "protected".
-SUBCG="$(cgroup2_root)/wgks-cli-$TAG"
+SUBCG="$CGROUP2/wgks-cli-$TAG"
 mkdir "$SUBCG"
 # shellcheck disable=SC2016  # the inner script expands its own arguments
-expect "a subtree bind-mounted in place of the cgroup2 root is refused" 1 \
+check_exit "a subtree bind-mounted in place of the cgroup2 root is refused" 1 \
 	"is not the root of the hierarchy" unshare -m sh -c \
 	'mount --bind "$1" "$2" && exec nsenter --net="/run/netns/$3" "$4" attach tun0 --fwmark 0x10' \
-	sh "$SUBCG" "$(cgroup2_root)" "$NS_A" "$BIN"
+	sh "$SUBCG" "$CGROUP2" "$NS_A" "$BIN"
 # shellcheck disable=SC2016
-expect "in a cgroup namespace (its own cgroup2 root) it is refused" 1 \
+check_exit "in a cgroup namespace (its own cgroup2 root) it is refused" 1 \
 	"is not the root of the hierarchy" sh -c \
 	'echo $$ >"$1/cgroup.procs" && exec unshare -C ip netns exec "$2" "$3" attach tun0 --fwmark 0x10' \
 	sh "$SUBCG" "$NS_A" "$BIN"
-expect_clean "cgroup subtrees"
+check_clean "cgroup subtrees"
 # (nsenter --net, not ip netns exec: the path must stay in view.)
-expect "a subtree named on purpose with --cgroup is taken" 0 "tun0 protected" \
+check_exit "a subtree named on purpose with --cgroup is taken" 0 "tun0 protected" \
 	nsenter --net="/run/netns/$NS_A" "$BIN" attach tun0 --fwmark 0x10 --cgroup "$SUBCG"
-if [[ "$(bpftool cgroup show "$SUBCG")" == *" wgks_eg_"* ]]; then ok "--cgroup: attached to $SUBCG"; else not_ok "--cgroup: not on $SUBCG"; fi
-expect "detach --cgroup the subtree" 0 "" \
+egress_on_subcg() { wgks_cgroup_progs "$SUBCG" | grep '^egress '; }
+check "--cgroup: attached to $SUBCG" egress_on_subcg
+check_exit "detach --cgroup the subtree" 0 "" \
 	nsenter --net="/run/netns/$NS_A" "$BIN" detach --cgroup "$SUBCG"
 rmdir "$SUBCG"
 
@@ -148,7 +117,7 @@ unshare --user --map-root-user --net sleep 300 >/dev/null 2>&1 </dev/null 9>&- &
 USERNS_PID=$!
 sleep 0.3
 nsenter --net="/proc/$USERNS_PID/ns/net" ip tuntap add tun0 mode tun
-expect "attach in a rootless container's namespace warns" 0 "not the initial one" \
+check_exit "attach in a rootless container's namespace warns" 0 "not the initial one" \
 	nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" attach tun0 --fwmark 0x10
 if { nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" status --json || true; } |
 	grep -q '"this_netns_userns_initial":false'; then
@@ -161,10 +130,10 @@ if { in_a "$BIN" status --json || true; } | grep -q '"this_netns_userns_initial"
 else
 	not_ok "status --json in A: $(in_a "$BIN" status --json)"
 fi
-expect "detach in the rootless container's namespace" 0 "" \
+check_exit "detach in the rootless container's namespace" 0 "" \
 	nsenter --net="/proc/$USERNS_PID/ns/net" "$BIN" detach
 kill "$USERNS_PID"; wait "$USERNS_PID" 2>/dev/null || true
-expect_clean "user namespaces"
+check_clean "user namespaces"
 
 # --- CO-RE from the minimal BTF of this boot (loader/corebtf.c) ---
 # Built once, root's alone; a file that is not its own, not root's or not
@@ -202,21 +171,21 @@ core_file_ok "rebuilt"
 chown 65534 "$core"
 attach_core "a file not root's is built anew" "kept the kernel's CO-RE fields"
 core_file_ok "rebuilt"
-expect_clean "CO-RE loads"
+check_clean "CO-RE loads"
 
 # --- attach, twice: one program, updated in place ---
-expect "attach A" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
-first=$(our_programs)
+check_exit "attach A" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
+first=$(wgks_programs)
 if [[ "$first" == *egress:* && "$first" == *sock_ops:* ]]; then
 	ok "attached on egress and sock_ops ($first)"
 else
 	not_ok "attach left programs: $first"
 fi
-expect "attach A again, new fwmark" 0 "fwmark 0x20" in_a "$BIN" attach tun0 --fwmark 0x20
-if [ "$(our_programs)" = "$first" ] && [ -n "$first" ]; then
+check_exit "attach A again, new fwmark" 0 "fwmark 0x20" in_a "$BIN" attach tun0 --fwmark 0x20
+if [ "$(wgks_programs)" = "$first" ] && [ -n "$first" ]; then
 	ok "second attach keeps the one program ($first)"
 else
-	not_ok "second attach: programs '$first' then '$(our_programs)'"
+	not_ok "second attach: programs '$first' then '$(wgks_programs)'"
 fi
 if in_a "$BIN" status --json | grep -q '"name":"tun0","ifindex":[0-9]*,"fwmark":32,'; then
 	ok "policy updated in place (fwmark 32)"
@@ -228,18 +197,14 @@ if bpftool map dump name wgks_policy | grep -q '"fwmark": 32'; then
 else
 	not_ok "bpftool map dump does not show the policy"
 fi
-expect "status in A: protected" 0 "" in_a "$BIN" status
-expect "status in B: not protected" 3 "" in_b "$BIN" status
+check_exit "status in A: protected" 0 "" in_a "$BIN" status
+check_exit "status in B: not protected" 3 "" in_b "$BIN" status
 
 # --- the policy blocks in A only ---
 ip -n "$NS_A" addr add 10.66.0.1/24 dev eth0
 ip -n "$NS_B" addr add 10.66.0.1/24 dev eth0
-if [ "$(in_a bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = EPERM ]; then
-	ok "A: send off the tunnel fails with EPERM"
-else
-	not_ok "A: send off the tunnel was not refused"
-fi
-if in_a ping -c1 -W1 127.0.0.1 >/dev/null; then ok "A: loopback works"; else not_ok "A: loopback"; fi
+check_refused "A: send off the tunnel fails with EPERM" udp_send "$NS_A" 10.66.0.2 9
+check "A: loopback works" ping_once "$NS_A" 127.0.0.1
 # ping itself does not say why a send failed: ask the socket.
 if [ "$(in_a python3 -c 'import socket, errno
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
@@ -251,11 +216,7 @@ except OSError as e:
 else
 	not_ok "A: ICMP off the tunnel was not refused with EPERM"
 fi
-if [ "$(in_b bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = ok ]; then
-	ok "B (no policy): untouched"
-else
-	not_ok "B (no policy) was blocked"
-fi
+check "B (no policy): untouched" udp_send "$NS_B" 10.66.0.2 9
 
 # --- status --json: every field of the schema (README), with its type ---
 if in_a "$BIN" status --json | python3 -c '
@@ -285,64 +246,59 @@ assert isinstance(d["this_netns_userns"], int) and d["this_netns_userns_initial"
 # --- a failing command changes nothing, also while attached ---
 state() { bpftool -j map dump name wgks_policy; bpftool -j map dump name wgks_allow4; }
 before=$(state)
-expect "attached: unknown interface" 1 "no such interface" in_a "$BIN" attach nosuch0
-expect "attached: not WireGuard" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
-expect "attached: eth0 --fwmark 1 (not a tunnel) refused" 1 \
+check_exit "attached: unknown interface" 1 "no such interface" in_a "$BIN" attach nosuch0
+check_exit "attached: not WireGuard" 1 "tun0: not a WireGuard interface" in_a "$BIN" attach tun0
+check_exit "attached: eth0 --fwmark 1 (not a tunnel) refused" 1 \
 	"eth0: not a tunnel (a veth device)" in_a "$BIN" attach eth0 --fwmark 1
-expect "attached: --allow 0.0.0.0/0 refused" 2 "cover every IPv4 address" \
+check_exit "attached: --allow 0.0.0.0/0 refused" 2 "cover every IPv4 address" \
 	in_a "$BIN" attach tun0 --fwmark 0x20 --allow 0.0.0.0/0
-expect "attached: --allow ::/1 --allow 8000::/1 refused" 2 "cover every IPv6 address" \
+check_exit "attached: --allow ::/1 --allow 8000::/1 refused" 2 "cover every IPv6 address" \
 	in_a "$BIN" attach tun0 --fwmark 0x20 --allow ::/1 --allow 8000::/1
-expect "attached: bad CIDR" 2 "" in_a "$BIN" attach tun0 --allow 10.66.0.0/33
+check_exit "attached: bad CIDR" 2 "" in_a "$BIN" attach tun0 --allow 10.66.0.0/33
 if [ "$(state)" = "$before" ]; then ok "failed commands left the policy as it was"; else not_ok "a failed command changed the maps"; fi
 
 # --- what a tunnel lets through goes with it on detach ---
-send_a() { in_a bash -c "$(declare -f udp_send); udp_send $1"; }
-expect "attach A with --allow 10.66.0.0/24" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20 --allow 10.66.0.0/24
-[ "$(send_a 10.66.0.2)" = ok ] && ok "A: the allowed prefix passes" || not_ok "A: allowed prefix refused"
-expect "lockdown on in A" 0 "" in_a "$BIN" lockdown on
-expect "detach tun0, lockdown stays" 0 "lockdown stays" in_a "$BIN" detach tun0
-[ "$(send_a 10.66.0.2)" = EPERM ] && ok "A: the prefix went with the tunnel" || not_ok "A: the prefix still passes after detach"
+check_exit "attach A with --allow 10.66.0.0/24" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20 --allow 10.66.0.0/24
+check "A: the allowed prefix passes" udp_send "$NS_A" 10.66.0.2 9
+check_exit "lockdown on in A" 0 "" in_a "$BIN" lockdown on
+check_exit "detach tun0, lockdown stays" 0 "lockdown stays" in_a "$BIN" detach tun0
+check_refused "A: the prefix went with the tunnel" udp_send "$NS_A" 10.66.0.2 9
 if bpftool -j map dump name wgks_allow4 | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)))'; then
 	ok "wgks_allow4 is empty again"
 else
 	not_ok "wgks_allow4 kept entries: $(bpftool -j map dump name wgks_allow4)"
 fi
-expect "lockdown off in A" 0 "" in_a "$BIN" lockdown off
-expect_clean "lockdown off, no tunnel"
+check_exit "lockdown off in A" 0 "" in_a "$BIN" lockdown off
+check_clean "lockdown off, no tunnel"
 
 # --- two tunnels, one detached: the other stays protected ---
 ip -n "$NS_A" tuntap add tun1 mode tun
 ip -n "$NS_A" link set tun1 up
-expect "attach tun0" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
-expect "attach tun1" 0 "" in_a "$BIN" attach tun1 --fwmark 0x30
-expect "detach tun1" 0 "" in_a "$BIN" detach tun1
+check_exit "attach tun0" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
+check_exit "attach tun1" 0 "" in_a "$BIN" attach tun1 --fwmark 0x30
+check_exit "detach tun1" 0 "" in_a "$BIN" detach tun1
 tunnels=$(in_a "$BIN" status --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 print(" ".join(t["name"] for n in d["namespaces"] if n["current"] for t in n["tunnels"]))')
-[ "$tunnels" = tun0 ] && ok "tun0 still protected, tun1 gone" || not_ok "tunnels after detach tun1: '$tunnels'"
-[ "$(send_a 10.66.0.2)" = EPERM ] && ok "A: off the tunnel still refused" || not_ok "A: unblocked by detaching tun1"
+if [ "$tunnels" = tun0 ]; then ok "tun0 still protected, tun1 gone"; else not_ok "tunnels after detach tun1: '$tunnels'"; fi
+check_refused "A: off the tunnel still refused" udp_send "$NS_A" 10.66.0.2 9
 ip -n "$NS_A" link del tun1
 
 # --- a second namespace, then detach one: the other stays protected ---
-expect "attach B" 0 "tun0 protected" in_b "$BIN" attach tun0 --fwmark 0x10
-expect "detach A" 0 "" in_a "$BIN" detach tun0
-expect "status in B still protected" 0 "" in_b "$BIN" status
-[ -n "$(our_programs)" ] && ok "program stays while B has a policy" || not_ok "program gone too early"
-expect "detach B by name, from another ip netns exec" 0 "" in_b "$BIN" detach tun0
-expect_clean "last detach"
+check_exit "attach B" 0 "tun0 protected" in_b "$BIN" attach tun0 --fwmark 0x10
+check_exit "detach A" 0 "" in_a "$BIN" detach tun0
+check_exit "status in B still protected" 0 "" in_b "$BIN" status
+check "program stays while B has a policy" wgks_attached
+check_exit "detach B by name, from another ip netns exec" 0 "" in_b "$BIN" detach tun0
+check_clean "last detach"
 
 # --- crash: the interface vanishes, detach still cleans up ---
-expect "attach A" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
+check_exit "attach A" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
 ip -n "$NS_A" link del tun0
-if [ "$(in_a bash -c "$(declare -f udp_send); udp_send 10.66.0.2")" = EPERM ]; then
-	ok "A: still blocked after the tunnel vanished"
-else
-	not_ok "A: unblocked after the tunnel vanished"
-fi
-expect "detach after the interface vanished" 0 "" in_a "$BIN" detach tun0
-expect_clean "detach after crash"
+check_refused "A: still blocked after the tunnel vanished" udp_send "$NS_A" 10.66.0.2 9
+check_exit "detach after the interface vanished" 0 "" in_a "$BIN" detach tun0
+check_clean "detach after crash"
 
 # --- concurrent attaches in two namespaces: one program, both protected ---
 ip -n "$NS_A" tuntap add tun0 mode tun
@@ -351,33 +307,33 @@ in_a "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
 p1=$!
 in_b "$BIN" attach tun0 --fwmark 0x10 2>/dev/null 9>&- &
 p2=$!
-wait $p1 && wait $p2 && ok "concurrent attaches succeed" || not_ok "concurrent attaches"
-progs=$(our_programs)
+if wait $p1 && wait $p2; then ok "concurrent attaches succeed"; else not_ok "concurrent attaches"; fi
+progs=$(wgks_programs)
 if [ "$(wc -w <<<"$progs")" = 2 ] && [[ "$progs" == *egress:* && "$progs" == *sock_ops:* ]]; then
 	ok "concurrent attaches: one program per hook ($progs)"
 else
 	not_ok "concurrent attaches: programs $progs"
 fi
-expect "A protected" 0 "" in_a "$BIN" status
-expect "B protected" 0 "" in_b "$BIN" status
-expect "detach all of A" 0 "" in_a "$BIN" detach
-expect "detach all of B" 0 "" in_b "$BIN" detach
-expect_clean "after concurrent test"
+check_exit "A protected" 0 "" in_a "$BIN" status
+check_exit "B protected" 0 "" in_b "$BIN" status
+check_exit "detach all of A" 0 "" in_a "$BIN" detach
+check_exit "detach all of B" 0 "" in_b "$BIN" detach
+check_clean "after concurrent test"
 # --- the lock: root's alone, in /run/wgks-bpf; a holder makes attach wait, not fail ---
 # An unprivileged user can open and flock the cgroup directory (the old
 # lock): that must not hold anything back.
-setpriv --reuid=65534 --regid=65534 --clear-groups flock --no-fork "$(cgroup2_root)" sleep 45 \
+setpriv --reuid=65534 --regid=65534 --clear-groups flock --no-fork "$CGROUP2" sleep 45 \
 	>/dev/null 2>&1 </dev/null 9>&- &
 squatter=$!
 sleep 0.3
 start=$(date +%s%N)
-expect "attach while uid 65534 holds flock on the cgroup root" 0 "tun0 protected" \
+check_exit "attach while uid 65534 holds flock on the cgroup root" 0 "tun0 protected" \
 	in_a "$BIN" attach tun0 --fwmark 0x10
 waited=$(( ($(date +%s%N) - start) / 1000000 ))
 if [ "$waited" -lt 5000 ]; then ok "not held back (${waited} ms)"; else not_ok "held back ${waited} ms"; fi
-expect "detach while uid 65534 holds flock on the cgroup root" 0 "" in_a "$BIN" detach
+check_exit "detach while uid 65534 holds flock on the cgroup root" 0 "" in_a "$BIN" detach
 kill "$squatter"; wait "$squatter" 2>/dev/null || true
-expect "uid 65534 cannot even open the lock file" 66 "Permission denied" \
+check_exit "uid 65534 cannot even open the lock file" 66 "Permission denied" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups flock -n /run/wgks-bpf/lock true
 if [ "$(stat -c '%U %a' /run/wgks-bpf /run/wgks-bpf/lock)" = "root 700"$'\n'"root 600" ]; then
 	ok "lock: /run/wgks-bpf is root's, 700; the lock file root's, 600"
@@ -388,19 +344,19 @@ flock /run/wgks-bpf/lock sleep 2 9>&- &
 holder=$!
 sleep 0.3
 start=$(date +%s%N)
-expect "attach waits for the lock" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
+check_exit "attach waits for the lock" 0 "tun0 protected" in_a "$BIN" attach tun0 --fwmark 0x10
 waited=$(( ($(date +%s%N) - start) / 1000000 ))
 wait $holder
 if [ "$waited" -ge 1000 ]; then ok "attach waited ${waited} ms for the holder"; else not_ok "attach did not wait (${waited} ms)"; fi
-expect "detach A" 0 "" in_a "$BIN" detach
-expect_clean "after the lock test"
+check_exit "detach A" 0 "" in_a "$BIN" detach
+check_clean "after the lock test"
 
 # --- a namespace deleted without detach: the next command forgets it, never a live one ---
 NS_C=wgksx$TAG
 ip netns add "$NS_C"
 ip -n "$NS_C" tuntap add tun0 mode tun
-expect "attach in a namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
-expect "attach in B, which stays" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
+check_exit "attach in a namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
+check_exit "attach in B, which stays" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
 policies() { bpftool -j map dump name wgks_policy | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 if [ "$(policies)" = 2 ]; then ok "two policies"; else not_ok "policies: $(policies)"; fi
 ip netns del "$NS_C"
@@ -421,12 +377,12 @@ pruned() {
 	return 1
 }
 if pruned; then ok "the next command (in A) forgot the deleted namespace"; else not_ok "still $(policies) policies"; fi
-expect "B, alive, keeps its policy" 0 "" in_b "$BIN" status
+check_exit "B, alive, keeps its policy" 0 "" in_b "$BIN" status
 # Deleted while another command's mount namespace cannot see /run/netns: still the kernel's word.
 NS_C=wgksy$TAG
 ip netns add "$NS_C"
 ip -n "$NS_C" tuntap add tun0 mode tun
-expect "attach in another namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
+check_exit "attach in another namespace about to vanish" 0 "" ip netns exec "$NS_C" "$BIN" attach tun0 --fwmark 7
 ip netns del "$NS_C"
 ip netns exec "$NS_B" sleep 30 >/dev/null 2>&1 </dev/null 9>&- &
 in_b_pid=$!
@@ -441,21 +397,17 @@ else
 	not_ok "not forgotten without /run/netns in view"
 fi
 kill "$in_b_pid"; wait "$in_b_pid" 2>/dev/null || true
-expect "B, alive, still keeps its policy" 0 "" in_b "$BIN" status
-expect "detach B" 0 "" in_b "$BIN" detach
-expect_clean "after forgetting the deleted namespaces"
+check_exit "B, alive, still keeps its policy" 0 "" in_b "$BIN" status
+check_exit "detach B" 0 "" in_b "$BIN" detach
+check_clean "after forgetting the deleted namespaces"
 # detach --all: every namespace's policy, and the programs.
-expect "attach A again" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
-expect "attach B again" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
-expect "detach --all with an interface" 2 "exclude each other" in_b "$BIN" detach --all tun0
-expect "detach --all" 0 "" in_b "$BIN" detach --all
-expect_clean "detach --all"
-if [ -z "$(ip netns exec "$NS_A" tc filter show dev eth0 egress)" ]; then
-	ok "detach --all in B took the backstop off A's devices too"
-else
-	not_ok "A's eth0 still has: $(ip netns exec "$NS_A" tc filter show dev eth0 egress)"
-fi
+check_exit "attach A again" 0 "" in_a "$BIN" attach tun0 --fwmark 0x10
+check_exit "attach B again" 0 "" in_b "$BIN" attach tun0 --fwmark 0x10
+check_exit "detach --all with an interface" 2 "exclude each other" in_b "$BIN" detach --all tun0
+check_exit "detach --all" 0 "" in_b "$BIN" detach --all
+check_clean "detach --all"
+check_fails "detach --all in B took the backstop off A's devices too" wgks_backstop_on eth0 "$NS_A"
 
-if compgen -G '/sys/fs/bpf/wgks*' >/dev/null; then not_ok "pins left in /sys/fs/bpf"; else ok "no pins"; fi
+check_fails "no pins" wgks_pins
 
 summary

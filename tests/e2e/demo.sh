@@ -24,7 +24,7 @@ else
 fi
 
 say() { echo "$*"; }
-step() { echo; echo "${B}$*${N}"; }
+heading() { echo; echo "${B}$*${N}"; }
 cmd() { echo "  \$ $*"; }
 
 # probe DESC CMD...: run a probe in the client, one line with how it ended.
@@ -99,14 +99,14 @@ cleanup() {
 }
 
 main() {
-	take_lock
+	e2e_lock
 	if ! e2e_preflight; then echo "demo: cannot run here: $PREFLIGHT_WHY" >&2; exit 1; fi
 	trap cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	e2e_tmp
 
-	step "wgks-bpf demo: a WireGuard kill switch, shown with real WireGuard"
+	heading "wgks-bpf demo: a WireGuard kill switch, shown with real WireGuard"
 	say "  A sandbox of network namespaces: a client that runs wg-quick with wireguard-go"
 	say "  (AllowedIPs = 0.0.0.0/0, ::/0), and a gateway that is its WireGuard server, its"
 	say "  router and the \"internet\" ($NET4, $NET6). The gateway counts every"
@@ -116,10 +116,10 @@ main() {
 	setup_leak_counters c
 	setup_server
 
-	step "1. Without a kill switch"
+	heading "1. Without a kill switch"
 	story none
 
-	step "2. With wgks-bpf"
+	heading "2. With wgks-bpf"
 	say "  The client's wg-quick config gets two lines:"
 	say "    PostUp  = wgks-bpf attach %i"
 	say "    PreDown = wgks-bpf detach %i"
@@ -130,12 +130,12 @@ main() {
 	say "  The tunnel is gone, its policy stays (fail closed) until PreDown or"
 	say "  \`wgks-bpf detach\` removes it; \`wg-quick up\` again attaches the new tunnel."
 
-	step "3. Cleaning up"
+	heading "3. Cleaning up"
 	cmd "ip netns exec $NS_C wgks-bpf detach"
 	in_c "$WGKS" detach 2>&1 | sed 's/^/    /'
 	e2e_cleanup
 	PIDS=() NAMESPACES=() TMP=""
-	if wgks_prog_attached; then
+	if wgks_attached >/dev/null; then
 		say "  wgks-bpf's program is still attached (another namespace of this host uses it)."
 	else
 		say "  Namespaces, processes and wgks-bpf's program are gone."

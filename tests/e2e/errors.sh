@@ -20,10 +20,10 @@
 set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$HERE/../lib/tap.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/net.sh
 . "$HERE/lib/net.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$HERE/lib/tap.sh"
 
 WGKS=${1:?usage: errors.sh /path/to/wgks-bpf}
 [[ "$WGKS" == /* ]] || WGKS=$PWD/$WGKS
@@ -34,27 +34,13 @@ WG_B="wge$T"        # a WireGuard interface in B, fwmark off, with a peer endpoi
 FAKE=0x7fff000000000000 # made-up namespace cookies start here: none is real
 REATTACHES=20
 
-note() { echo "# $*"; }
-
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
-
-# check_fails NAME WANT_MSG CMD...: CMD must fail (exit 1) saying WANT_MSG.
-check_fails() {
-	local name=$1 want=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [[ "$rc" == 1 && "$out" == *"$want"* ]]; then
-		ok "$name"
-	else
-		not_ok "$name (exit $rc, want 1 and \"$want\": $out)"
-	fi
-}
 
 # The ids of the attached egress program's maps, by name: "wgks_policy 12" per line.
 our_maps() {
 	local eg
-	eg=$(bpftool cgroup show "$CGROUP2" | awk '$NF ~ /^wgks_eg_/ { print $1; exit }')
+	eg=$(wgks_attached_progs | awk '$1 == "egress" { print $2; exit }')
 	[[ -n "$eg" ]] || return 1
 	for id in $(bpftool prog show id "$eg" | grep -o 'map_ids [0-9,]*' | cut -d' ' -f2 | tr ',' ' '); do
 		bpftool map show id "$id" | awk -v id="$id" 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1), id }'
@@ -192,7 +178,7 @@ for _ in range(5):
 	check "wgks_endpoints is full ($(entries "$endpoints") entries)" test "$(entries "$endpoints")" = 4096
 	check "B: attach of a fwmark-off tunnel, endpoint map full: fails, every map as it was" \
 		unchanged in_b "$WGKS" attach "$WG_B"
-	check_fails "... and says why" "map full" in_b "$WGKS" attach "$WG_B"
+	check_exit "... and says why" 1 "map full" in_b "$WGKS" attach "$WG_B"
 	empty_fakes "$endpoints" endpoints
 
 	fill "$allow4" allow4 16384 "$FAKE"
@@ -209,7 +195,7 @@ for _ in range(5):
 	check "wgks_policy is full ($(entries "$policy") policies)" test "$(entries "$policy")" = 1024
 	check "B: attach, no counter slot left: fails, every map as it was" \
 		unchanged in_b "$WGKS" attach tun0 --fwmark 0x20
-	check_fails "... and says why" "no room for another namespace" in_b "$WGKS" attach tun0 --fwmark 0x20
+	check_exit "... and says why" 1 "no room for another namespace" in_b "$WGKS" attach tun0 --fwmark 0x20
 	check "B: lockdown on, no counter slot left: fails, every map as it was" \
 		unchanged in_b "$WGKS" lockdown on
 	empty_fakes "$policy" policy
@@ -269,9 +255,9 @@ sys.exit(0 if s["ok"] == s["sent"] and r["received"] >= 0.99 * s["ok"] else 1)' 
 }
 
 main() {
-	(( EUID == 0 )) || { echo "SKIP: errors.sh needs root"; exit 0; }
-	take_lock
-	e2e_preflight || { echo "SKIP: $PREFLIGHT_WHY"; exit 0; }
+	(( EUID == 0 )) || skip_all "errors.sh needs root"
+	e2e_lock
+	e2e_preflight || skip_all "$PREFLIGHT_WHY"
 	trap cleanup EXIT
 	e2e_tmp
 	failures

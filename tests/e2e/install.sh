@@ -9,8 +9,10 @@
 # test-system` runs the hook under the real one, in a Debian guest).
 set -euo pipefail
 
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/sandbox.sh"
 
 BIN=${1:?usage: install.sh /path/to/wgks-bpf}
 ROOT=$(cd "$(dirname "$BIN")" && pwd)
@@ -47,7 +49,7 @@ done
 for d in pre-up.d pre-down.d; do
 	check "the hook is linked into $d" test "$(readlink "$DEST/etc/NetworkManager/dispatcher.d/$d/50-wgks-bpf")" = ../50-wgks-bpf
 done
-check "binary is executable and runs" "$DEST/usr/sbin/wgks-bpf" --version
+check_noted "binary is executable and runs" "$DEST/usr/sbin/wgks-bpf" --version
 check "dispatcher hook is executable" test -x "$DEST/etc/NetworkManager/dispatcher.d/50-wgks-bpf"
 for unit in wgks-bpf-lockdown.service wgks-bpf@.service wgks-bpf-sync@.service; do
 	check "$unit names the installed binary" grep -q 'ExecStart=/usr/sbin/wgks-bpf ' \

@@ -22,10 +22,12 @@
 # Every scenario asserts what a kill switch must do (no leak, the tunnel
 # works, ...), whatever the system; a few extra checks look at wgks-bpf's
 # own state and run only with --system wgks. Each scenario starts with a
-# fresh client namespace. Output is TAP-like; the last line is
-# "N passed, M failed". Exit 0 when all pass (or SKIP), 1 otherwise.
+# fresh client namespace. Output is TAP (tests/lib/tap.sh); the last line
+# is "N passed, M failed". Exit 0 when all pass (or SKIP), 1 otherwise.
 set -euo pipefail
 
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/tap.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/net.sh
 . "$(dirname "$(readlink -f "$0")")/lib/net.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/containers.sh
@@ -36,65 +38,7 @@ SCENARIOS=25
 REPORT=""
 ONLY=""
 WGKS=""
-
-# ---------------------------------------------------------------- output
-
-PASSED=0
-FAILED=0
-TESTNO=0
-SUMMARY_DONE=""
-
-ok() {
-	TESTNO=$((TESTNO + 1)); PASSED=$((PASSED + 1))
-	echo "ok $TESTNO - $1"
-}
-
-not_ok() {
-	TESTNO=$((TESTNO + 1)); FAILED=$((FAILED + 1))
-	SCEN_FAILS+=("$1")
-	echo "not ok $TESTNO - $1"
-	# The failing command's output, as TAP diagnostics.
-	if [[ -s "$TMP/last.log" ]]; then sed 's/^/#   /' "$TMP/last.log" | tail -n 20; fi
-}
-
-note() { echo "# $*"; }
-
-skip() { echo "SKIP: $*"; exit 0; }
-
-# expect DESC CMD...: the command must succeed.
-expect() {
-	local desc=$1; shift
-	if "$@" >"$TMP/last.log" 2>&1; then ok "$desc"; else not_ok "$desc"; fi
-}
-
-# expect_noted DESC CMD...: as expect, and its output is shown as notes
-# (measurements worth reading even when they pass).
-expect_noted() {
-	expect "$@"
-	sed 's/^/#   /' "$TMP/last.log"
-}
-
-# expect_fail DESC CMD...: the command must fail.
-expect_fail() {
-	local desc=$1; shift
-	if "$@" >"$TMP/last.log" 2>&1; then not_ok "$desc"; else ok "$desc"; fi
-}
-
-# expect_refused DESC CMD...: the command must fail because the kernel
-# refused its send with EPERM, as a drop on the way out does (DESIGN.md:
-# "a blocked UDP/ICMP send fails at once with EPERM"). Failing for any other
-# reason (no route, a typo, a timeout) does not count.
-expect_refused() {
-	local desc=$1; shift
-	if "$@" >"$TMP/last.log" 2>&1; then
-		not_ok "$desc"
-	elif grep -q 'Operation not permitted' "$TMP/last.log"; then
-		ok "$desc"
-	else
-		echo "(failed, but not with EPERM)" >>"$TMP/last.log"
-		not_ok "$desc"
-	fi
-}
+SUMMARY_DONE=""         # the summary line is out (cleanup prints one on an abort)
 
 wgks_only() { [[ "$SYSTEM" == wgks ]]; }
 
@@ -102,17 +46,21 @@ wgks_only() { [[ "$SYSTEM" == wgks ]]; }
 
 SCEN_NO=""
 SCEN_TITLE=""
-SCEN_FAILED=0
-SCEN_TESTNO=0
+SCEN_FAILED=0           # TAP_FAILED when the scenario began
+SCEN_COUNT=0            # TAP_COUNT when the scenario began
 SCEN_LEAKS=0
-SCEN_FAILS=()
+SCEN_FAILS=()           # the descriptions of its failed checks, for the report
 SCEN_START=""
 SCEN_MEASURE=""         # what the scenario measured, for the report (time to tunnel)
+
+# tap.sh's TAP_FAIL_HOOK: every failed check counts towards the scenario.
+scenario_failed() { SCEN_FAILS+=("$1"); }
+TAP_FAIL_HOOK=scenario_failed
 
 # scenario N TITLE: start scenario N with a fresh client namespace C.
 scenario() {
 	end_scenario
-	SCEN_NO=$1 SCEN_TITLE=$2 SCEN_FAILED=$FAILED SCEN_TESTNO=$TESTNO SCEN_LEAKS=0 SCEN_FAILS=()
+	SCEN_NO=$1 SCEN_TITLE=$2 SCEN_FAILED=$TAP_FAILED SCEN_COUNT=$TAP_COUNT SCEN_LEAKS=0 SCEN_FAILS=()
 	SCEN_START=$EPOCHREALTIME SCEN_MEASURE=""
 	echo "# ---- scenario $1 [$SYSTEM]: $2"
 	new_client c
@@ -123,30 +71,27 @@ scenario() {
 end_scenario() {
 	[[ -n "$SCEN_NO" ]] || return 0
 	local result=pass
-	(( FAILED == SCEN_FAILED )) || result=FAIL
+	(( TAP_FAILED == SCEN_FAILED )) || result=FAIL
 	note "scenario $SCEN_NO [$SYSTEM]: $result, $SCEN_LEAKS leaked packets, in" \
 		"$(awk -v a="$SCEN_START" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s"
 	if [[ -n "$REPORT" ]]; then
 		local fails
 		fails=$(printf '%s | ' "${SCEN_FAILS[@]}")
 		printf '%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\n' "$SCEN_NO" "$result" "$SCEN_LEAKS" \
-			"$((TESTNO - SCEN_TESTNO - FAILED + SCEN_FAILED))" "$((TESTNO - SCEN_TESTNO))" \
+			"$((TAP_COUNT - SCEN_COUNT - TAP_FAILED + SCEN_FAILED))" "$((TAP_COUNT - SCEN_COUNT))" \
 			"$SCEN_TITLE" "${fails% | }" "$SCEN_MEASURE" >>"$REPORT"
 	fi
 	SCEN_NO=""
 }
 
-# expect_no_leaks DESC [ID...]: nothing leaked from the clients (default:
+# check_no_leaks DESC [ID...]: nothing leaked from the clients (default:
 # all) since the last reset. What leaked counts towards the scenario.
-expect_no_leaks() {
+check_no_leaks() {
 	local desc=$1 n; shift
 	n=$(leaks "$@")
 	SCEN_LEAKS=$((SCEN_LEAKS + n))
 	reset_counters
-	if (( n == 0 )); then ok "$desc: 0 leaked packets"; else
-		: >"$TMP/last.log"
-		not_ok "$desc: $n leaked packets"
-	fi
+	if (( n == 0 )); then ok "$desc: 0 leaked packets"; else not_ok "$desc: $n leaked packets"; fi
 }
 
 # Traffic that is meant to go out in plain (no kill switch on purpose):
@@ -157,8 +102,8 @@ discard_leaks() { reset_counters; }
 # switch under test; the tunnel carries traffic.
 tunnel_up() {
 	write_conf "$1" "$SYSTEM" ${2:+"$2"}
-	expect "wg-quick up ${CL_WG[$1]} ($(hooks_label))" wg_quick "$1" up
-	expect "ping 198.18.0.1 through ${CL_WG[$1]}" ping_ok "${CL_NS[$1]}" "$NET4"
+	check "wg-quick up ${CL_WG[$1]} ($(hooks_label))" wg_quick "$1" up
+	check "ping 198.18.0.1 through ${CL_WG[$1]}" ping_ok "${CL_NS[$1]}" "$NET4"
 	discard_leaks
 }
 
@@ -174,13 +119,13 @@ hooks_label() {
 # client ID: ICMP, UDP and TCP, IPv4 and IPv6.
 lan_blocked() {
 	local ns=${CL_NS[$1]} n=${CL_NET[$1]} when=$2
-	expect_fail "$when: ping 10.$n.0.1 (LAN) is blocked" ping_once "$ns" "10.$n.0.1"
-	expect_fail "$when: ping fd$n::1 (LAN) is blocked" ping_once "$ns" "fd$n::1"
-	expect_refused "$when: UDP to 10.$n.0.1:9999 (LAN) is refused" udp_send "$ns" "10.$n.0.1" 9999
-	expect_refused "$when: UDP to [fd$n::1]:9999 (LAN) is refused" udp_send "$ns" "fd$n::1" 9999
-	expect_noted "$when: TCP connects to 10.$n.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
+	check_fails "$when: ping 10.$n.0.1 (LAN) is blocked" ping_once "$ns" "10.$n.0.1"
+	check_fails "$when: ping fd$n::1 (LAN) is blocked" ping_once "$ns" "fd$n::1"
+	check_refused "$when: UDP to 10.$n.0.1:9999 (LAN) is refused" udp_send "$ns" "10.$n.0.1" 9999
+	check_refused "$when: UDP to [fd$n::1]:9999 (LAN) is refused" udp_send "$ns" "fd$n::1" 9999
+	check_noted "$when: TCP connects to 10.$n.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
 		tcp_fails_fast "$ns" "10.$n.0.1" "$TCP_PORT"
-	expect_noted "$when: TCP connects to [fd$n::1]:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
+	check_noted "$when: TCP connects to [fd$n::1]:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
 		tcp_fails_fast "$ns" "fd$n::1" "$TCP_PORT"
 }
 
@@ -190,26 +135,22 @@ lan_blocked() {
 internet_blocked() {
 	local ns=${CL_NS[$1]} when=$2 dev=${3:-} host
 	for host in "$NET4" "$NET6"; do
-		expect_fail "$when: ping $host is blocked" ping_once "$ns" "$host" "$dev"
+		check_fails "$when: ping $host is blocked" ping_once "$ns" "$host" "$dev"
 	done
 	for host in "$NET4" "$NET6"; do
-		expect_refused "$when: UDP to $(sockaddr "$host"):$UDP_PORT is refused" \
+		check_refused "$when: UDP to $(sockaddr "$host"):$UDP_PORT is refused" \
 			udp_send "$ns" "$host" "$UDP_PORT" "$dev"
-		expect_refused "$when: DNS query to $(sockaddr "$host"):53 is refused" \
+		check_refused "$when: DNS query to $(sockaddr "$host"):53 is refused" \
 			dns_query "$ns" "$host" "$dev"
 	done
 	for host in "$NET4" "$NET6"; do
-		expect_noted "$when: TCP connects to $(sockaddr "$host"):$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
+		check_noted "$when: TCP connects to $(sockaddr "$host"):$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
 			tcp_fails_fast "$ns" "$host" "$TCP_PORT" "$dev"
 	done
 }
 
-status_exit_is() {
-	local ns=$1 want=$2 rc=0
-	ip netns exec "$ns" "$WGKS" status || rc=$?
-	echo "exit $rc"
-	[[ "$rc" == "$want" ]]
-}
+# status_in NS: wgks-bpf status in namespace NS (exit 0: protected, 3: not).
+status_in() { ip netns exec "$1" "$WGKS" status; }
 
 status_json_has_tunnel() {
 	local out
@@ -226,14 +167,16 @@ policy_map_has() {
 	grep -Eq "\"ifindex\": $ifindex,?\$" <<<"$out" && grep -Eq "\"fwmark\": $FWMARK,?\$" <<<"$out"
 }
 
-# The "blocked" counter of this namespace (status --json) went up.
-blocked_counted() {
-	local out n
-	out=$(in_c "$WGKS" status --json) || return 1
-	echo "$out"
-	n=$(grep -o '"blocked":{"packets":[0-9]*' <<<"$out" | grep -o '[0-9]*$')
-	(( ${n:-0} > 0 ))
+# current_counter REASON: the client's own namespace's packet counter for
+# REASON in status --json (other namespaces may be protected too).
+current_counter() {
+	in_c "$WGKS" status --json | python3 -c 'import json, sys
+ns = [n for n in json.load(sys.stdin)["namespaces"] if n["current"]]
+print(ns[0]["counters"][sys.argv[1]]["packets"] if ns else 0)' "$1"
 }
+
+# The "blocked" counter of this namespace (status --json) went up.
+blocked_counted() { reason_counted blocked; }
 
 ifindex_of() { ip -n "${CL_NS[$1]}" -o link show "${CL_WG[$1]}" | cut -d: -f1; }
 
@@ -250,17 +193,13 @@ ndp_works() {
 	in_g ip -6 neigh show "$addr" dev "$gveth" | grep -Eq 'lladdr .*(REACHABLE|STALE|DELAY|PROBE)'
 }
 
-# Our programs on the root cgroup, one line each: "cgroup_inet_egress wgks_eg_cookie".
-wgks_programs() {
-	bpftool cgroup show "$CGROUP2" 2>/dev/null | awk '$NF ~ /^wgks_/ { print $2, $NF }'
-}
-
+# One of our programs on each hook of the root cgroup (egress and sock_ops).
 one_program_per_hook() {
 	local progs
 	progs=$(wgks_programs)
 	echo "$progs"
-	[[ "$(grep -c '^cgroup_inet_egress ' <<<"$progs")" == 1 &&
-		"$(grep -c '^cgroup_sock_ops ' <<<"$progs")" == 1 ]]
+	[[ "$(tr ' ' '\n' <<<"$progs" | grep -c '^egress:')" == 1 &&
+		"$(tr ' ' '\n' <<<"$progs" | grep -c '^sock_ops:')" == 1 ]]
 }
 
 # The kill switch under test left nothing behind in client ID's namespace
@@ -296,25 +235,25 @@ scenario_1() {
 	local ifindex host
 	scenario 1 "Tunnel up: ping, TCP and UDP through the tunnel; local addresses work"
 	tunnel_up c
-	expect "ping 10.78.0.1 (server) through the tunnel" ping_ok "$NS_C" 10.78.0.1
-	expect "ping fd78::1 (server) through the tunnel" ping_ok "$NS_C" fd78::1
-	expect "ping $NET6 (internet) through the tunnel" ping_ok "$NS_C" "$NET6"
+	check "ping 10.78.0.1 (server) through the tunnel" ping_ok "$NS_C" 10.78.0.1
+	check "ping fd78::1 (server) through the tunnel" ping_ok "$NS_C" fd78::1
+	check "ping $NET6 (internet) through the tunnel" ping_ok "$NS_C" "$NET6"
 	for host in "$NET4" "$NET6"; do
-		expect "TCP echo with $(sockaddr "$host") through the tunnel" retry tcp_echo "$NS_C" "$host"
-		expect "UDP echo with $(sockaddr "$host") through the tunnel" retry udp_echo "$NS_C" "$host"
+		check "TCP echo with $(sockaddr "$host") through the tunnel" retry tcp_echo "$NS_C" "$host"
+		check "UDP echo with $(sockaddr "$host") through the tunnel" retry udp_echo "$NS_C" "$host"
 	done
 	for host in 127.0.0.1 ::1 10.77.0.2 fd77::2; do
-		expect "ping $host (local)" ping_once "$NS_C" "$host"
-		expect "TCP connect to $host (local)" tcp_local "$NS_C" "$host"
+		check "ping $host (local)" ping_once "$NS_C" "$host"
+		check "TCP connect to $host (local)" tcp_local "$NS_C" "$host"
 	done
-	expect_no_leaks "tunnel up, in use"
+	check_no_leaks "tunnel up, in use"
 	if wgks_only; then
-		expect "wgks: status exits 0 in the client namespace" status_exit_is "$NS_C" 0
-		expect "wgks: status --json names $WG_C and says protected" status_json_has_tunnel "$WG_C"
+		check_exit "wgks: status exits 0 in the client namespace" 0 "" status_in "$NS_C"
+		check "wgks: status --json names $WG_C and says protected" status_json_has_tunnel "$WG_C"
 		note "program variant: $(in_c "$WGKS" status --json 2>/dev/null |
 			grep -o '"variant":"[a-z]*"' | cut -d'"' -f4)"
 		ifindex=$(ifindex_of c) || ifindex="?"
-		expect "wgks: wgks_policy holds ifindex $ifindex and fwmark $FWMARK" policy_map_has "$ifindex"
+		check "wgks: wgks_policy holds ifindex $ifindex and fwmark $FWMARK" policy_map_has "$ifindex"
 	fi
 }
 
@@ -323,14 +262,14 @@ scenario_2() {
 	tunnel_up c
 	lan_blocked c "tunnel up"
 	internet_blocked c "tunnel up, socket bound to ${CL_VETH[c]}" "${CL_VETH[c]}"
-	expect "the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
-	expect_no_leaks "off-tunnel traffic"
+	check "the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
+	check_no_leaks "off-tunnel traffic"
 	if wgks_only; then
-		expect "wgks: status counts the blocked packets" blocked_counted
-		expect "wgks: a tunnel TCP connection survives re-attach and blocked connects" \
+		check "wgks: status counts the blocked packets" blocked_counted
+		check "wgks: a tunnel TCP connection survives re-attach and blocked connects" \
 			in_c python3 "$PROBE" survives "$NET4" "$TCP_PORT" sh -c \
-			"'$WGKS' attach '$WG_C' && python3 '$PROBE' failfast 10.77.0.1 $TCP_PORT 3 $FAILFAST_MS &&
-			 python3 '$PROBE' failfast fd77::1 $TCP_PORT 3 $FAILFAST_MS"
+			"'$WGKS' attach '$WG_C' && '$FAILFAST_BIN' 10.77.0.1 $TCP_PORT 3 $FAILFAST_MS &&
+			 '$FAILFAST_BIN' fd77::1 $TCP_PORT 3 $FAILFAST_MS"
 	fi
 }
 
@@ -341,30 +280,30 @@ scenario_3() {
 	local host
 	scenario 3 "The IVPN test: ip addr del of the tunnel address"
 	tunnel_up c
-	expect "ip addr del 10.78.0.2/32 and fd78::2/128 from $WG_C" \
+	check "ip addr del 10.78.0.2/32 and fd78::2/128 from $WG_C" \
 		sh -c "ip -n '$NS_C' addr del 10.78.0.2/32 dev '$WG_C' &&
 			ip -n '$NS_C' addr del fd78::2/128 dev '$WG_C'"
 	note "table $FWMARK after the delete: IPv4: $(ip -n "$NS_C" -4 route show table "$FWMARK" | tr '\n' ';') IPv6: $(ip -n "$NS_C" -6 route show table "$FWMARK" | tr '\n' ';')"
 	for host in "$NET4" "$NET6"; do
-		expect_fail "no address: ping $host gets no answer" ping_once "$NS_C" "$host"
-		expect_fail "no address: TCP echo with $(sockaddr "$host") gets no answer" tcp_echo "$NS_C" "$host"
-		expect_fail "no address: UDP echo with $(sockaddr "$host") gets no answer" udp_echo "$NS_C" "$host"
+		check_fails "no address: ping $host gets no answer" ping_once "$NS_C" "$host"
+		check_fails "no address: TCP echo with $(sockaddr "$host") gets no answer" tcp_echo "$NS_C" "$host"
+		check_fails "no address: UDP echo with $(sockaddr "$host") gets no answer" udp_echo "$NS_C" "$host"
 	done
-	expect_no_leaks "tunnel address deleted"
+	check_no_leaks "tunnel address deleted"
 }
 
 scenario_4() {
 	scenario 4 "Crash: kill -9 of wireguard-go (no PreDown)"
 	tunnel_up c
-	expect "kill -9 the client's wireguard-go: $WG_C vanishes without PreDown" crash c
+	check "kill -9 the client's wireguard-go: $WG_C vanishes without PreDown" crash c
 	internet_blocked c "after the crash"
-	expect_no_leaks "after the crash"
+	check_no_leaks "after the crash"
 	if wgks_only; then
-		expect "wgks: status still exits 0 (the policy persists)" status_exit_is "$NS_C" 0
-		expect "wgks: detach $WG_C succeeds although the interface is gone" in_c "$WGKS" detach "$WG_C"
-		expect "wgks: no program, link, map or pin left" wgks_all_gone
-		expect "wgks: status exits 3 in the client namespace" status_exit_is "$NS_C" 3
-		expect "wgks: off-tunnel traffic flows again (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
+		check_exit "wgks: status still exits 0 (the policy persists)" 0 "" status_in "$NS_C"
+		check "wgks: detach $WG_C succeeds although the interface is gone" in_c "$WGKS" detach "$WG_C"
+		check "wgks: no program, link, map or pin left" wgks_all_gone
+		check_exit "wgks: status exits 3 in the client namespace" 3 "" status_in "$NS_C"
+		check "wgks: off-tunnel traffic flows again (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
 		discard_leaks
 	fi
 }
@@ -376,53 +315,53 @@ scenario_5() {
 	scenario 5 "ip link del of the tunnel, then a new one with the same name"
 	tunnel_up c
 	old=$(ifindex_of c)
-	expect "ip link del $WG_C (no PreDown)" del_link c
-	expect_fail "after ip link del: ping $NET4 is blocked" ping_once "$NS_C" "$NET4"
-	expect_fail "after ip link del: ping $NET6 is blocked" ping_once "$NS_C" "$NET6"
-	expect_refused "after ip link del: UDP to $NET4:$UDP_PORT is refused" udp_send "$NS_C" "$NET4" "$UDP_PORT"
-	expect_noted "after ip link del: TCP connects to $NET4:$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
+	check "ip link del $WG_C (no PreDown)" del_link c
+	check_fails "after ip link del: ping $NET4 is blocked" ping_once "$NS_C" "$NET4"
+	check_fails "after ip link del: ping $NET6 is blocked" ping_once "$NS_C" "$NET6"
+	check_refused "after ip link del: UDP to $NET4:$UDP_PORT is refused" udp_send "$NS_C" "$NET4" "$UDP_PORT"
+	check_noted "after ip link del: TCP connects to $NET4:$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
 		tcp_fails_fast "$NS_C" "$NET4" "$TCP_PORT"
-	expect_no_leaks "after ip link del"
+	check_no_leaks "after ip link del"
 
 	# The same name again, brought up without PostUp (as a network manager
 	# or a script re-creating the interface would).
 	remove_wg_quick_leftovers c
 	write_conf c none
-	expect "a new $WG_C (same name, no PostUp) comes up" wg_quick c up
+	check "a new $WG_C (same name, no PostUp) comes up" wg_quick c up
 	new=$(ifindex_of c) || new="?"
 	note "ifindex of $WG_C: $old, now $new"
 	lan_blocked c "new $WG_C"
-	expect_fail "new $WG_C: ping $NET4 bound to ${CL_VETH[c]} is blocked" \
+	check_fails "new $WG_C: ping $NET4 bound to ${CL_VETH[c]} is blocked" \
 		ping_once "$NS_C" "$NET4" "${CL_VETH[c]}"
-	expect_no_leaks "new $WG_C, before attach"
+	check_no_leaks "new $WG_C, before attach"
 	if wgks_only; then
 		# DESIGN.md: a re-created interface stays blocked until attach runs again.
 		# Refused at the hook (EPERM), not merely unanswered: the leak counters
 		# cannot see inside the tunnel.
-		expect_refused "wgks: the new $WG_C itself stays blocked until attach (UDP to $NET4)" \
+		check_refused "wgks: the new $WG_C itself stays blocked until attach (UDP to $NET4)" \
 			udp_send "$NS_C" "$NET4" "$UDP_PORT"
-		expect_no_leaks "wgks: new $WG_C, before attach"
+		check_no_leaks "wgks: new $WG_C, before attach"
 	fi
 
-	expect "wg-quick down $WG_C (no PreDown)" wg_quick c down
+	check "wg-quick down $WG_C (no PreDown)" wg_quick c down
 	write_conf c "$SYSTEM"
-	expect "wg-quick up $WG_C again ($(hooks_label))" wg_quick c up
-	expect "recovered: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
-	expect "recovered: TCP echo with $NET4 through $WG_C" retry tcp_echo "$NS_C" "$NET4"
-	expect_fail "recovered: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
-	expect_no_leaks "after wg-quick down + up"
+	check "wg-quick up $WG_C again ($(hooks_label))" wg_quick c up
+	check "recovered: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
+	check "recovered: TCP echo with $NET4 through $WG_C" retry tcp_echo "$NS_C" "$NET4"
+	check_fails "recovered: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
+	check_no_leaks "after wg-quick down + up"
 }
 
 scenario_6() {
 	scenario 6 "iptables -F, ip6tables -F, nft flush ruleset in the client"
 	tunnel_up c
-	expect "iptables -F; ip6tables -F; nft flush ruleset (in the client)" \
+	check "iptables -F; ip6tables -F; nft flush ruleset (in the client)" \
 		in_c sh -c 'iptables -F && ip6tables -F && nft flush ruleset'
-	expect "after the flush: ping $NET4 through the tunnel" ping_ok "$NS_C" "$NET4"
-	expect "after the flush: ping $NET6 through the tunnel" ping_ok "$NS_C" "$NET6"
+	check "after the flush: ping $NET4 through the tunnel" ping_ok "$NS_C" "$NET4"
+	check "after the flush: ping $NET6 through the tunnel" ping_ok "$NS_C" "$NET6"
 	lan_blocked c "after the flush"
 	internet_blocked c "after the flush, bound to ${CL_VETH[c]}" "${CL_VETH[c]}"
-	expect_no_leaks "after the flush"
+	check_no_leaks "after the flush"
 }
 
 # The child cgroups of scenarios 7 and 22, the programs attached to them
@@ -460,7 +399,7 @@ cgroup_prog_obj() {
 # child_cgroup NAME PROG MODE: a child cgroup of the root, wgks-e2e-$T-NAME,
 # with program PROG attached in MODE (override or multi). The program is
 # loaded and pinned, so that it outlives bpftool. Every step must work (this
-# runs inside expect, where set -e does not apply).
+# runs inside a check, where set -e does not apply).
 child_cgroup() {
 	local name=$1 prog=$2 mode=$3 cg="$CGROUP2/wgks-e2e-$T-$1" id
 	if ! awk '$3 == "bpf" && $2 == "/sys/fs/bpf" { f = 1 } END { exit !f }' /proc/self/mounts; then
@@ -516,44 +455,44 @@ scenario_7() {
 	local mode cg
 	scenario 7 "A child cgroup with its own allow-all egress program (override, multi)"
 	tunnel_up c
-	expect "a child cgroup with an allow-all egress program attached with override" \
+	check "a child cgroup with an allow-all egress program attached with override" \
 		child_cgroup override allow_all override
-	expect "a child cgroup with an allow-all egress program attached with multi" \
+	check "a child cgroup with an allow-all egress program attached with multi" \
 		child_cgroup multi allow_all multi
 	for mode in override multi; do
 		cg="$CGROUP2/wgks-e2e-$T-$mode"
 		CG_WRAP=(in_cgroup "$cg")
-		expect "$mode: the probes run in $cg" in_cgroup_check "$mode"
-		expect_fail "$mode: ping 10.77.0.1 (LAN) is blocked" ping_once "$NS_C" 10.77.0.1
-		expect_fail "$mode: ping fd77::1 (LAN) is blocked" ping_once "$NS_C" fd77::1
-		expect_refused "$mode: UDP to 10.77.0.1:9999 (LAN) is refused" udp_send "$NS_C" 10.77.0.1 9999
-		expect_noted "$mode: TCP connects to 10.77.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
+		check "$mode: the probes run in $cg" in_cgroup_check "$mode"
+		check_fails "$mode: ping 10.77.0.1 (LAN) is blocked" ping_once "$NS_C" 10.77.0.1
+		check_fails "$mode: ping fd77::1 (LAN) is blocked" ping_once "$NS_C" fd77::1
+		check_refused "$mode: UDP to 10.77.0.1:9999 (LAN) is refused" udp_send "$NS_C" 10.77.0.1 9999
+		check_noted "$mode: TCP connects to 10.77.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
 			tcp_fails_fast "$NS_C" 10.77.0.1 "$TCP_PORT"
-		expect_refused "$mode: UDP to $NET4:$UDP_PORT bound to ${CL_VETH[c]} is refused" \
+		check_refused "$mode: UDP to $NET4:$UDP_PORT bound to ${CL_VETH[c]} is refused" \
 			udp_send "$NS_C" "$NET4" "$UDP_PORT" "${CL_VETH[c]}"
-		expect "$mode: ping $NET4 through the tunnel works" ping_ok "$NS_C" "$NET4"
+		check "$mode: ping $NET4 through the tunnel works" ping_ok "$NS_C" "$NET4"
 		CG_WRAP=()
 		if wgks_only; then
-			expect "wgks: $mode: the cgroup's effective egress programs are wgks's and allow_all" \
+			check "wgks: $mode: the cgroup's effective egress programs are wgks's and allow_all" \
 				effective_has_wgks "$cg" allow_all
 		fi
 	done
-	expect_no_leaks "from the child cgroups"
-	expect "the child cgroups, the allow-all program and its pin are removed" remove_child_cgroups
+	check_no_leaks "from the child cgroups"
+	check "the child cgroups, the allow-all program and its pin are removed" remove_child_cgroups
 }
 
 scenario_8() {
 	scenario 8 "Another namespace sends freely while the client is protected"
 	tunnel_up c
-	expect "other namespace: ping 10.79.0.1 (its gateway)" ping_ok "$NS_O" 10.79.0.1
-	expect "other namespace: ping $NET4" ping_ok "$NS_O" "$NET4"
-	expect "other namespace: TCP echo with $NET4" retry tcp_echo "$NS_O" "$NET4"
-	expect "gateway: ping 10.79.0.2 (the other namespace)" ping_ok "$NS_G" 10.79.0.2
-	expect_fail "client: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
-	expect_no_leaks "client, while the others send"
+	check "other namespace: ping 10.79.0.1 (its gateway)" ping_ok "$NS_O" 10.79.0.1
+	check "other namespace: ping $NET4" ping_ok "$NS_O" "$NET4"
+	check "other namespace: TCP echo with $NET4" retry tcp_echo "$NS_O" "$NET4"
+	check "gateway: ping 10.79.0.2 (the other namespace)" ping_ok "$NS_G" 10.79.0.2
+	check_fails "client: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
+	check_no_leaks "client, while the others send"
 	if wgks_only; then
-		expect "wgks: status exits 3 in the other namespace" status_exit_is "$NS_O" 3
-		expect "wgks: status exits 3 in the gateway" status_exit_is "$NS_G" 3
+		check_exit "wgks: status exits 3 in the other namespace" 3 "" status_in "$NS_O"
+		check_exit "wgks: status exits 3 in the gateway" 3 "" status_in "$NS_G"
 	fi
 }
 
@@ -564,19 +503,19 @@ scenario_9() {
 	local host
 	scenario 9 "IPv6 endpoint: the tunnel survives a neighbour cache flush (NDP)"
 	tunnel_up c "[fd77::1]:$WG_PORT"
-	expect "the tunnel's endpoint is [fd77::1]:$WG_PORT" \
+	check "the tunnel's endpoint is [fd77::1]:$WG_PORT" \
 		sh -c "ip netns exec '$NS_C' wg show '$WG_C' endpoints | grep -F '[fd77::1]:$WG_PORT'"
-	expect "ip -6 neigh flush dev ${CL_VETH[c]} (in the client)" \
+	check "ip -6 neigh flush dev ${CL_VETH[c]} (in the client)" \
 		ip -n "$NS_C" -6 neigh flush dev "${CL_VETH[c]}"
 	for host in 10.78.0.1 "$NET4" "$NET6"; do
-		expect "after the flush: ping $host through the tunnel" ping_ok "$NS_C" "$host"
+		check "after the flush: ping $host through the tunnel" ping_ok "$NS_C" "$host"
 	done
-	expect "after the flush: TCP echo with $NET4 through the tunnel" retry tcp_echo "$NS_C" "$NET4"
+	check "after the flush: TCP echo with $NET4 through the tunnel" retry tcp_echo "$NS_C" "$NET4"
 	note "client's neighbours: $(client_neighbours)"
-	expect "NDP passes: the gateway resolves fd77::2 after flushing its own cache" ndp_works c
-	expect_fail "ping fd77::1 (LAN) is blocked" ping_once "$NS_C" fd77::1
-	expect_refused "UDP to [fd77::1]:9999 (LAN) is refused" udp_send "$NS_C" fd77::1 9999
-	expect_no_leaks "IPv6 endpoint"
+	check "NDP passes: the gateway resolves fd77::2 after flushing its own cache" ndp_works c
+	check_fails "ping fd77::1 (LAN) is blocked" ping_once "$NS_C" fd77::1
+	check_refused "UDP to [fd77::1]:9999 (LAN) is refused" udp_send "$NS_C" fd77::1 9999
+	check_no_leaks "IPv6 endpoint"
 }
 
 # Both clients' wg-quick up, started together.
@@ -595,32 +534,32 @@ scenario_10() {
 	new_client d
 	tunnel_up c
 	tunnel_up d
-	expect "wg-quick down $WG_D in the second namespace (PreDown)" wg_quick d down
-	expect_fail "first namespace: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
-	expect_refused "first namespace: UDP to 10.77.0.1:9999 (LAN) is refused" \
+	check "wg-quick down $WG_D in the second namespace (PreDown)" wg_quick d down
+	check_fails "first namespace: ping 10.77.0.1 (LAN) is still blocked" ping_once "$NS_C" 10.77.0.1
+	check_refused "first namespace: UDP to 10.77.0.1:9999 (LAN) is refused" \
 		udp_send "$NS_C" 10.77.0.1 9999
-	expect "first namespace: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
-	expect_no_leaks "first namespace, after the second's down" c
+	check "first namespace: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
+	check_no_leaks "first namespace, after the second's down" c
 	if wgks_only; then
-		expect "wgks: status exits 0 in the first namespace" status_exit_is "$NS_C" 0
-		expect "wgks: status exits 3 in the second namespace" status_exit_is "$NS_D" 3
+		check_exit "wgks: status exits 0 in the first namespace" 0 "" status_in "$NS_C"
+		check_exit "wgks: status exits 3 in the second namespace" 3 "" status_in "$NS_D"
 	fi
-	expect "wg-quick down $WG_C" wg_quick c down
+	check "wg-quick down $WG_C" wg_quick c down
 	discard_leaks
 
-	expect "wg-quick up in both namespaces at the same moment" up_both
+	check "wg-quick up in both namespaces at the same moment" up_both
 	for id in c d; do
-		expect "${CL_NS[$id]}: ping $NET4 through ${CL_WG[$id]}" ping_ok "${CL_NS[$id]}" "$NET4"
-		expect_fail "${CL_NS[$id]}: ping 10.${CL_NET[$id]}.0.1 (LAN) is blocked" \
+		check "${CL_NS[$id]}: ping $NET4 through ${CL_WG[$id]}" ping_ok "${CL_NS[$id]}" "$NET4"
+		check_fails "${CL_NS[$id]}: ping 10.${CL_NET[$id]}.0.1 (LAN) is blocked" \
 			ping_once "${CL_NS[$id]}" "10.${CL_NET[$id]}.0.1"
-		expect_refused "${CL_NS[$id]}: UDP to 10.${CL_NET[$id]}.0.1:9999 (LAN) is refused" \
+		check_refused "${CL_NS[$id]}: UDP to 10.${CL_NET[$id]}.0.1:9999 (LAN) is refused" \
 			udp_send "${CL_NS[$id]}" "10.${CL_NET[$id]}.0.1" 9999
 	done
-	expect_no_leaks "both namespaces, after the simultaneous up" c d
+	check_no_leaks "both namespaces, after the simultaneous up" c d
 	if wgks_only; then
-		expect "wgks: one program per hook on the root cgroup" one_program_per_hook
-		expect "wgks: status exits 0 in the first namespace" status_exit_is "$NS_C" 0
-		expect "wgks: status exits 0 in the second namespace" status_exit_is "$NS_D" 0
+		check "wgks: one program per hook on the root cgroup" one_program_per_hook
+		check_exit "wgks: status exits 0 in the first namespace" 0 "" status_in "$NS_C"
+		check_exit "wgks: status exits 0 in the second namespace" 0 "" status_in "$NS_D"
 	fi
 	drop_client d
 }
@@ -628,14 +567,14 @@ scenario_10() {
 scenario_11() {
 	scenario 11 "wg-quick down (PreDown): traffic flows again, nothing left behind"
 	tunnel_up c
-	expect_fail "tunnel up: ping 10.77.0.1 (LAN) is blocked" ping_once "$NS_C" 10.77.0.1
-	expect_no_leaks "tunnel up"
-	expect "wg-quick down $WG_C" wg_quick c down
-	expect "after down: ping 10.77.0.1 (LAN) works" ping_ok "$NS_C" 10.77.0.1
-	expect "after down: ping $NET4 works (in plain, as it should)" ping_ok "$NS_C" "$NET4"
-	expect "after down: TCP echo with $NET4 works" retry tcp_echo "$NS_C" "$NET4"
+	check_fails "tunnel up: ping 10.77.0.1 (LAN) is blocked" ping_once "$NS_C" 10.77.0.1
+	check_no_leaks "tunnel up"
+	check "wg-quick down $WG_C" wg_quick c down
+	check "after down: ping 10.77.0.1 (LAN) works" ping_ok "$NS_C" 10.77.0.1
+	check "after down: ping $NET4 works (in plain, as it should)" ping_ok "$NS_C" "$NET4"
+	check "after down: TCP echo with $NET4 works" retry tcp_echo "$NS_C" "$NET4"
 	discard_leaks
-	expect "the kill switch left nothing behind ($SYSTEM)" nothing_left c
+	check "the kill switch left nothing behind ($SYSTEM)" nothing_left c
 }
 
 # Beyond the recipe (rows 6 and 7 of DESIGN.md's table, lockdown): what
@@ -647,20 +586,20 @@ scenario_12() {
 	ALLOWED_IPS="0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1"
 	tunnel_up c
 	unset ALLOWED_IPS
-	expect "fwmark is off" sh -c "[ \"\$(ip netns exec '$NS_C' wg show '$WG_C' fwmark)\" = off ]"
-	expect "TCP echo with $NET4 through $WG_C" retry tcp_echo "$NS_C" "$NET4"
-	expect "ping $NET6 through $WG_C" ping_ok "$NS_C" "$NET6"
+	check "fwmark is off" sh -c "[ \"\$(ip netns exec '$NS_C' wg show '$WG_C' fwmark)\" = off ]"
+	check "TCP echo with $NET4 through $WG_C" retry tcp_echo "$NS_C" "$NET4"
+	check "ping $NET6 through $WG_C" ping_ok "$NS_C" "$NET6"
 	lan_blocked c "tunnel up"
-	expect_refused "tunnel up: UDP to the endpoint's host, another port, is refused" \
+	check_refused "tunnel up: UDP to the endpoint's host, another port, is refused" \
 		udp_send "$NS_C" 10.77.0.1 9999
-	expect_no_leaks "tunnel up, fwmark off"
+	check_no_leaks "tunnel up, fwmark off"
 	if wgks_only; then
-		expect "wgks: status lists the peer endpoint 10.77.0.1:$WG_PORT" sh -c \
+		check "wgks: status lists the peer endpoint 10.77.0.1:$WG_PORT" sh -c \
 			"ip netns exec '$NS_C' '$WGKS' status --json | grep -q '\"endpoints\":\\[\"10.77.0.1:$WG_PORT\"\\]'"
 	fi
-	expect "kill -9 the client's wireguard-go" crash c
+	check "kill -9 the client's wireguard-go" crash c
 	internet_blocked c "fwmark off, after the crash"
-	expect_no_leaks "fwmark off, after the crash"
+	check_no_leaks "fwmark off, after the crash"
 	remove_wg_quick_leftovers c
 }
 
@@ -668,15 +607,15 @@ scenario_12() {
 # a DNS query to it is refused.
 lan_allowed() {
 	local ns=${CL_NS[$1]} n=${CL_NET[$1]} when=$2
-	expect "$when: ping 10.$n.0.1 (LAN) works" ping_ok "$ns" "10.$n.0.1"
-	expect "$when: ping fd$n::1 (LAN) works" ping_ok "$ns" "fd$n::1"
-	expect "$when: TCP echo with 10.$n.0.1 (LAN) works" retry tcp_echo "$ns" "10.$n.0.1"
+	check "$when: ping 10.$n.0.1 (LAN) works" ping_ok "$ns" "10.$n.0.1"
+	check "$when: ping fd$n::1 (LAN) works" ping_ok "$ns" "fd$n::1"
+	check "$when: TCP echo with 10.$n.0.1 (LAN) works" retry tcp_echo "$ns" "10.$n.0.1"
 	discard_leaks
-	expect_refused "$when: DNS query to 10.$n.0.1 (LAN resolver) is refused" \
+	check_refused "$when: DNS query to 10.$n.0.1 (LAN resolver) is refused" \
 		dns_query "$ns" "10.$n.0.1"
-	expect_refused "$when: DNS query to [fd$n::1] (LAN resolver) is refused" \
+	check_refused "$when: DNS query to [fd$n::1] (LAN resolver) is refused" \
 		dns_query "$ns" "fd$n::1"
-	expect_no_leaks "$when: DNS to the LAN" "$1"
+	check_no_leaks "$when: DNS to the LAN" "$1"
 }
 
 scenario_13() {
@@ -685,10 +624,10 @@ scenario_13() {
 	tunnel_up c
 	unset ATTACH_OPTS
 	lan_allowed c "tunnel up, allow-LAN"
-	expect "tunnel up, allow-LAN: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
-	expect "kill -9 the client's wireguard-go" crash c
+	check "tunnel up, allow-LAN: ping $NET4 through $WG_C" ping_ok "$NS_C" "$NET4"
+	check "kill -9 the client's wireguard-go" crash c
 	internet_blocked c "allow-LAN, after the crash"
-	expect_no_leaks "allow-LAN, after the crash"
+	check_no_leaks "allow-LAN, after the crash"
 	lan_allowed c "allow-LAN, after the crash"
 	remove_wg_quick_leftovers c
 }
@@ -699,27 +638,27 @@ lockdown_off() { if wgks_only; then in_c "$WGKS" lockdown off; fi; }
 
 scenario_14() {
 	scenario 14 "Lockdown: blocked before the first up, after down, after a crash"
-	expect "lockdown on (before any tunnel)" lockdown_on
+	check "lockdown on (before any tunnel)" lockdown_on
 	internet_blocked c "lockdown, before up"
 	lan_blocked c "lockdown, before up"
-	expect_no_leaks "lockdown, before up"
+	check_no_leaks "lockdown, before up"
 	tunnel_up c
-	expect "wg-quick down $WG_C (PreDown)" wg_quick c down
+	check "wg-quick down $WG_C (PreDown)" wg_quick c down
 	internet_blocked c "lockdown, after down"
-	expect_no_leaks "lockdown, after down"
+	check_no_leaks "lockdown, after down"
 	tunnel_up c
-	expect "kill -9 the client's wireguard-go" crash c
+	check "kill -9 the client's wireguard-go" crash c
 	internet_blocked c "lockdown, after the crash"
-	expect_no_leaks "lockdown, after the crash"
+	check_no_leaks "lockdown, after the crash"
 	remove_wg_quick_leftovers c
 	if wgks_only; then
-		expect "wgks: detach after the crash: lockdown stays" in_c "$WGKS" detach "$WG_C"
-		expect "wgks: status says lockdown" sh -c \
+		check "wgks: detach after the crash: lockdown stays" in_c "$WGKS" detach "$WG_C"
+		check "wgks: status says lockdown" sh -c \
 			"ip netns exec '$NS_C' '$WGKS' status --json | grep -q '\"lockdown\":true'"
-		expect_fail "wgks: still blocked (ping 10.77.0.1)" ping_once "$NS_C" 10.77.0.1
-		expect "wgks: lockdown off" lockdown_off
-		expect "wgks: then traffic flows (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
-		expect "wgks: and nothing is left" wgks_all_gone
+		check_fails "wgks: still blocked (ping 10.77.0.1)" ping_once "$NS_C" 10.77.0.1
+		check "wgks: lockdown off" lockdown_off
+		check "wgks: then traffic flows (ping 10.77.0.1)" ping_ok "$NS_C" 10.77.0.1
+		check "wgks: and nothing is left" wgks_all_gone
 		discard_leaks
 	fi
 }
@@ -733,12 +672,12 @@ scenario_15() {
 	tunnel_up d
 	lan_allowed c "first namespace (allow-LAN)"
 	lan_blocked d "second namespace (no allow-LAN)"
-	expect "second namespace: ping $NET4 through $WG_D" ping_ok "$NS_D" "$NET4"
-	expect_no_leaks "second namespace" d
-	expect "wg-quick down $WG_C" wg_quick c down
+	check "second namespace: ping $NET4 through $WG_D" ping_ok "$NS_D" "$NET4"
+	check_no_leaks "second namespace" d
+	check "wg-quick down $WG_C" wg_quick c down
 	lan_blocked d "second namespace, after the first's down"
-	expect_no_leaks "second namespace, after the first's down" d
-	expect "wg-quick down $WG_D" wg_quick d down
+	check_no_leaks "second namespace, after the first's down" d
+	check "wg-quick down $WG_D" wg_quick d down
 	discard_leaks
 	drop_client d
 }
@@ -795,34 +734,33 @@ syn_to_time_wait() {
 
 # reason_counted REASON: status --json in the client counts packets for REASON.
 reason_counted() {
-	local out n
-	out=$(in_c "$WGKS" status --json) || return 1
-	n=$(grep -o "\"$1\":{\"packets\":[0-9]*" <<<"$out" | head -n 1 | grep -o '[0-9]*$')
-	echo "$1: ${n:-0} packets"
-	(( ${n:-0} > 0 ))
+	local n
+	n=$(current_counter "$1") || return 1
+	echo "$1: $n packets"
+	(( n > 0 ))
 }
 
 scenario_16() {
 	local host
 	scenario 16 "A LAN host knocks: no RST, SYN-cookie SYN-ACK, TIME_WAIT ACK, echo or ICMP error gets out"
-	expect "a connection the client closed first: its socket is in TIME_WAIT" time_wait_socket
-	expect "listeners on the client's [fd77::2] and 10.77.0.2:$COOKIE_PORT, SYN cookies always" \
+	check "a connection the client closed first: its socket is in TIME_WAIT" time_wait_socket
+	check "listeners on the client's [fd77::2] and 10.77.0.2:$COOKIE_PORT, SYN cookies always" \
 		cookie_listeners
 	tunnel_up c
 	for host in 10.77.0.2 fd77::2; do
-		expect_noted "LAN host: TCP to $(sockaddr "$host"):$KNOCK_PORT (closed) draws no RST" \
+		check_noted "LAN host: TCP to $(sockaddr "$host"):$KNOCK_PORT (closed) draws no RST" \
 			knock_unanswered "$NS_G" "$host" "$KNOCK_PORT"
-		expect_noted "LAN host: TCP to $(sockaddr "$host"):$COOKIE_PORT (listening) draws no SYN-ACK" \
+		check_noted "LAN host: TCP to $(sockaddr "$host"):$COOKIE_PORT (listening) draws no SYN-ACK" \
 			knock_unanswered "$NS_G" "$host" "$COOKIE_PORT"
-		expect_fail "LAN host: ping $host draws no echo reply" ping_once "$NS_G" "$host"
+		check_fails "LAN host: ping $host draws no echo reply" ping_once "$NS_G" "$host"
 		# An ICMP port unreachable, if anything.
 		udp_send "$NS_G" "$host" "$KNOCK_PORT" >/dev/null 2>&1 || true
 	done
-	expect_noted "LAN host: a SYN to the client's TIME_WAIT socket (port $TW_LOCAL)" syn_to_time_wait
-	expect_no_leaks "the client's kernel, answering a LAN host"
-	expect "the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
+	check_noted "LAN host: a SYN to the client's TIME_WAIT socket (port $TW_LOCAL)" syn_to_time_wait
+	check_no_leaks "the client's kernel, answering a LAN host"
+	check "the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
 	if wgks_only; then
-		expect_noted "wgks: status counts what the backstop blocked (reason kernel)" reason_counted kernel
+		check_noted "wgks: status counts what the backstop blocked (reason kernel)" reason_counted kernel
 	fi
 	discard_leaks
 }
@@ -837,11 +775,11 @@ local_traffic_works() {
 		local to1 to2 to3
 		if [[ $v == 4 ]]; then to1=${K_ADDR4[1]} to2=${K_ADDR4[2]} to3=${K_ADDR4[3]}
 		else to1=${K_ADDR6[1]} to2=${K_ADDR6[2]} to3=${K_ADDR6[3]}; fi
-		expect "$when: the client pings container K1 ($to1)" ping_ok "$NS_C" "$to1"
-		expect "$when: K1 pings K2 ($to2, same bridge)" ping_ok "${K_NS[1]}" "$to2"
-		expect "$when: K1 pings K3 ($to3, another bridge)" ping_ok "${K_NS[1]}" "$to3"
+		check "$when: the client pings container K1 ($to1)" ping_ok "$NS_C" "$to1"
+		check "$when: K1 pings K2 ($to2, same bridge)" ping_ok "${K_NS[1]}" "$to2"
+		check "$when: K1 pings K3 ($to3, another bridge)" ping_ok "${K_NS[1]}" "$to3"
 	done
-	expect "$when: TCP from container K3 to the client's listener on bridge A" \
+	check "$when: TCP from container K3 to the client's listener on bridge A" \
 		in_k 3 python3 "$PROBE" knock 10.70.0.1 "$COOKIE_PORT"
 }
 
@@ -849,7 +787,7 @@ local_traffic_works() {
 k_blocked() {
 	local k=$1 when=$2 host
 	for host in "$NET4" "$NET6" 10.77.0.1 fd77::1; do
-		expect_fail "$when: container K$k: ping $host gets no answer" ping_once "${K_NS[$k]}" "$host"
+		check_fails "$when: container K$k: ping $host gets no answer" ping_once "${K_NS[$k]}" "$host"
 		k_sends "$k" "$host" >/dev/null 2>&1
 	done
 }
@@ -857,18 +795,18 @@ k_blocked() {
 k_tunnel_works() {
 	local k=$1 when=$2 host
 	for host in "$NET4" "$NET6"; do
-		expect "$when: container K$k: ping $host through the tunnel" ping_ok "${K_NS[$k]}" "$host"
+		check "$when: container K$k: ping $host through the tunnel" ping_ok "${K_NS[$k]}" "$host"
 	done
-	expect "$when: container K$k: TCP echo with $NET4 through the tunnel" \
+	check "$when: container K$k: TCP echo with $NET4 through the tunnel" \
 		retry tcp_echo "${K_NS[$k]}" "$NET4"
-	expect "$when: container K$k: UDP echo with $NET6 through the tunnel" \
+	check "$when: container K$k: UDP echo with $NET6 through the tunnel" \
 		retry udp_echo "${K_NS[$k]}" "$NET6"
 }
 
 k_lan_blocked() {
 	local k=$1 when=$2 host
 	for host in 10.77.0.1 fd77::1; do
-		expect_fail "$when: container K$k: ping $host (LAN) gets no answer" ping_once "${K_NS[$k]}" "$host"
+		check_fails "$when: container K$k: ping $host (LAN) gets no answer" ping_once "${K_NS[$k]}" "$host"
 		k_sends "$k" "$host" >/dev/null 2>&1
 	done
 }
@@ -884,8 +822,8 @@ bridge_listener() {
 }
 
 containers_ready() {
-	expect "containers K1, K2 (bridge A) and K3 (bridge B), NAT'ed by the client" containers_up
-	expect "the client listens on bridge A (10.70.0.1:$COOKIE_PORT)" bridge_listener
+	check "containers K1, K2 (bridge A) and K3 (bridge B), NAT'ed by the client" containers_up
+	check "the client listens on bridge A (10.70.0.1:$COOKIE_PORT)" bridge_listener
 }
 
 scenario_17() {
@@ -895,14 +833,14 @@ scenario_17() {
 	k_tunnel_works 1 "tunnel up"
 	k_lan_blocked 1 "tunnel up"
 	local_traffic_works "tunnel up"
-	expect_no_leaks "containers, tunnel up"
-	expect "kill -9 the client's wireguard-go" crash c
+	check_no_leaks "containers, tunnel up"
+	check "kill -9 the client's wireguard-go" crash c
 	k_blocked 1 "after the crash"
 	k_blocked 3 "after the crash"
-	expect_no_leaks "containers, after the crash"
+	check_no_leaks "containers, after the crash"
 	local_traffic_works "after the crash"
 	if wgks_only; then
-		expect_noted "wgks: status counts the forwarded packets blocked" reason_counted forward
+		check_noted "wgks: status counts the forwarded packets blocked" reason_counted forward
 	fi
 	discard_leaks
 	remove_wg_quick_leftovers c
@@ -912,16 +850,16 @@ scenario_17() {
 scenario_18() {
 	scenario 18 "Containers in lockdown: nothing before the first up, through the tunnel, nothing after down"
 	containers_ready
-	expect "lockdown on (before any tunnel)" lockdown_on
+	check "lockdown on (before any tunnel)" lockdown_on
 	k_blocked 1 "lockdown, before up"
-	expect_no_leaks "containers, lockdown, before up"
+	check_no_leaks "containers, lockdown, before up"
 	local_traffic_works "lockdown, before up"
 	tunnel_up c
 	k_tunnel_works 1 "lockdown, tunnel up"
-	expect "wg-quick down $WG_C (PreDown)" wg_quick c down
+	check "wg-quick down $WG_C (PreDown)" wg_quick c down
 	k_blocked 2 "lockdown, after down"
-	expect_no_leaks "containers, lockdown, after down"
-	if wgks_only; then expect "wgks: lockdown off" lockdown_off; fi
+	check_no_leaks "containers, lockdown, after down"
+	if wgks_only; then check "wgks: lockdown off" lockdown_off; fi
 	discard_leaks
 	containers_drop
 }
@@ -941,12 +879,12 @@ scenario_19() {
 	unset ALLOWED_IPS
 	k_tunnel_works 1 "fwmark off"
 	k_lan_blocked 1 "fwmark off"
-	expect_noted "fwmark off: container K1 sends UDP to the peer's endpoint 10.77.0.1:$WG_PORT" \
+	check_noted "fwmark off: container K1 sends UDP to the peer's endpoint 10.77.0.1:$WG_PORT" \
 		container_to_endpoint 1
-	expect_no_leaks "containers, fwmark off"
-	expect "kill -9 the client's wireguard-go" crash c
+	check_no_leaks "containers, fwmark off"
+	check "kill -9 the client's wireguard-go" crash c
 	k_blocked 1 "fwmark off, after the crash"
-	expect_no_leaks "containers, fwmark off, after the crash"
+	check_no_leaks "containers, fwmark off, after the crash"
 	discard_leaks
 	remove_wg_quick_leftovers c
 	containers_drop
@@ -958,23 +896,23 @@ scenario_20() {
 	ATTACH_OPTS=--allow-lan
 	tunnel_up c
 	unset ATTACH_OPTS
-	expect "allow-LAN: container K1 pings 10.77.0.1 (LAN)" ping_ok "${K_NS[1]}" 10.77.0.1
-	expect "allow-LAN: container K1 pings fd77::1 (LAN)" ping_ok "${K_NS[1]}" fd77::1
-	expect "allow-LAN: container K1's TCP echo with 10.77.0.1 (LAN)" retry tcp_echo "${K_NS[1]}" 10.77.0.1
+	check "allow-LAN: container K1 pings 10.77.0.1 (LAN)" ping_ok "${K_NS[1]}" 10.77.0.1
+	check "allow-LAN: container K1 pings fd77::1 (LAN)" ping_ok "${K_NS[1]}" fd77::1
+	check "allow-LAN: container K1's TCP echo with 10.77.0.1 (LAN)" retry tcp_echo "${K_NS[1]}" 10.77.0.1
 	discard_leaks
-	expect_noted "allow-LAN: container K1 sends DNS queries to 10.77.0.1 and [fd77::1] (LAN resolver)" \
+	check_noted "allow-LAN: container K1 sends DNS queries to 10.77.0.1 and [fd77::1] (LAN resolver)" \
 		sh -c "ip netns exec '${K_NS[1]}' python3 '$PROBE' dns 10.77.0.1;
 			ip netns exec '${K_NS[1]}' python3 '$PROBE' dns fd77::1"
-	expect_no_leaks "allow-LAN: containers' DNS to the LAN"
+	check_no_leaks "allow-LAN: containers' DNS to the LAN"
 	k_tunnel_works 1 "allow-LAN"
-	expect "kill -9 the client's wireguard-go" crash c
+	check "kill -9 the client's wireguard-go" crash c
 	for host in "$NET4" "$NET6"; do
-		expect_fail "allow-LAN, after the crash: container K1: ping $host gets no answer" \
+		check_fails "allow-LAN, after the crash: container K1: ping $host gets no answer" \
 			ping_once "${K_NS[1]}" "$host"
 		k_sends 1 "$host" >/dev/null 2>&1
 	done
-	expect_no_leaks "allow-LAN, containers, after the crash"
-	expect "allow-LAN, after the crash: container K1 pings 10.77.0.1 (LAN)" ping_ok "${K_NS[1]}" 10.77.0.1
+	check_no_leaks "allow-LAN, containers, after the crash"
+	check "allow-LAN, after the crash: container K1 pings 10.77.0.1 (LAN)" ping_ok "${K_NS[1]}" 10.77.0.1
 	discard_leaks
 	remove_wg_quick_leftovers c
 	containers_drop
@@ -1017,43 +955,43 @@ scenario_21() {
 	scenario 21 "A device added after attach (a new uplink, a new container bridge, a bridged uplink), then sync"
 	containers_ready
 	tunnel_up c
-	expect "a new uplink $UPLINK_C (10.74.0.2 to the gateway's 10.74.0.1) after attach" new_uplink
-	expect "a new container K4 on a new bridge after attach" container_late
+	check "a new uplink $UPLINK_C (10.74.0.2 to the gateway's 10.74.0.1) after attach" new_uplink
+	check "a new container K4 on a new bridge after attach" container_late
 	# Before anything tells wgks-bpf (README, "New devices": covered at the next sync):
 	# the client's own sockets are blocked on it already; measured, not held.
-	expect_fail "new uplink, before sync: the client's ping 10.74.0.1 is blocked" \
+	check_fails "new uplink, before sync: the client's ping 10.74.0.1 is blocked" \
 		ping_once "$NS_C" 10.74.0.1
 	k_sends 1 10.74.0.1 >/dev/null 2>&1
 	before=$(leaks)
 	note "new uplink, before sync: $before packets from a container got out by it"
 	discard_leaks
-	expect_noted "sync (wgks-bpf: the new devices)" sync_devices
+	check_noted "sync (wgks-bpf: the new devices)" sync_devices
 	for host in 10.74.0.1 fd74::1; do
-		expect_fail "after sync: the client's ping $host (new uplink) is blocked" ping_once "$NS_C" "$host"
-		expect_fail "after sync: container K1's ping $host (routed out the new uplink) gets no answer" \
+		check_fails "after sync: the client's ping $host (new uplink) is blocked" ping_once "$NS_C" "$host"
+		check_fails "after sync: container K1's ping $host (routed out the new uplink) gets no answer" \
 			ping_once "${K_NS[1]}" "$host"
 		k_sends 1 "$host" >/dev/null 2>&1
 	done
-	expect_noted "after sync: a LAN host's TCP to 10.74.0.2:$KNOCK_PORT (new uplink, closed) draws no RST" \
+	check_noted "after sync: a LAN host's TCP to 10.74.0.2:$KNOCK_PORT (new uplink, closed) draws no RST" \
 		knock_unanswered "$NS_G" 10.74.0.2 "$KNOCK_PORT"
-	expect_no_leaks "new uplink, after sync"
-	expect "after sync: the client pings container K4 (${K_ADDR4[4]}, new bridge)" ping_ok "$NS_C" "${K_ADDR4[4]}"
-	expect "after sync: container K4 pings K1 (across the bridges)" ping_ok "${K_NS[4]}" "${K_ADDR4[1]}"
+	check_no_leaks "new uplink, after sync"
+	check "after sync: the client pings container K4 (${K_ADDR4[4]}, new bridge)" ping_ok "$NS_C" "${K_ADDR4[4]}"
+	check "after sync: container K4 pings K1 (across the bridges)" ping_ok "${K_NS[4]}" "${K_ADDR4[1]}"
 	k_tunnel_works 4 "after sync"
-	expect_no_leaks "new container, after sync"
+	check_no_leaks "new container, after sync"
 	if wgks_only; then
-		expect "wgks: status lists the backstop on $UPLINK_C" backstop_on "$UPLINK_C"
+		check "wgks: status lists the backstop on $UPLINK_C" backstop_on "$UPLINK_C"
 	fi
-	expect "a bridge whose port is a veth to the gateway, a route to 203.0.113.0/24 through it" \
+	check "a bridge whose port is a veth to the gateway, a route to 203.0.113.0/24 through it" \
 		bridged_uplink
-	expect_noted "sync (wgks-bpf: the new bridge)" sync_devices
-	expect_fail "bridged uplink: the client's ping 10.75.0.1 is blocked" ping_once "$NS_C" 10.75.0.1
-	expect_refused "bridged uplink: the client's UDP to 203.0.113.1:$UDP_PORT is refused" \
+	check_noted "sync (wgks-bpf: the new bridge)" sync_devices
+	check_fails "bridged uplink: the client's ping 10.75.0.1 is blocked" ping_once "$NS_C" 10.75.0.1
+	check_refused "bridged uplink: the client's UDP to 203.0.113.1:$UDP_PORT is refused" \
 		udp_send "$NS_C" 203.0.113.1 "$UDP_PORT"
 	k_sends 1 203.0.113.1 >/dev/null 2>&1
-	expect_no_leaks "a bridge that leads off the host"
+	check_no_leaks "a bridge that leads off the host"
 	if wgks_only; then
-		expect "wgks: status lists the backstop on $BR_U" backstop_on "$BR_U"
+		check "wgks: status lists the backstop on $BR_U" backstop_on "$BR_U"
 	fi
 	discard_leaks
 	containers_drop
@@ -1094,30 +1032,30 @@ scenario_22() {
 	local cg="$CGROUP2/wgks-e2e-$T-mark" old host
 	scenario 22 "Attacks: a child cgroup's program writes the fwmark; a device takes the tunnel's ifindex"
 	tunnel_up c
-	expect "a child cgroup whose egress program writes fwmark $FWMARK into every packet (multi)" \
+	check "a child cgroup whose egress program writes fwmark $FWMARK into every packet (multi)" \
 		child_cgroup mark set_mark multi
 	CG_WRAP=(in_cgroup "$cg")
-	expect "marked: the probes run in $cg" in_cgroup_check mark
+	check "marked: the probes run in $cg" in_cgroup_check mark
 	for host in 10.77.0.1 fd77::1; do
-		expect_fail "marked: ping $host (LAN) is blocked" ping_once "$NS_C" "$host"
-		expect_refused "marked: UDP to $(sockaddr "$host"):9999 (LAN) is refused" udp_send "$NS_C" "$host" 9999
+		check_fails "marked: ping $host (LAN) is blocked" ping_once "$NS_C" "$host"
+		check_refused "marked: UDP to $(sockaddr "$host"):9999 (LAN) is refused" udp_send "$NS_C" "$host" 9999
 	done
-	expect_noted "marked: TCP connects to 10.77.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
+	check_noted "marked: TCP connects to 10.77.0.1:$TCP_PORT (LAN) fail promptly (median under $FAILFAST_MS ms)" \
 		tcp_fails_fast "$NS_C" 10.77.0.1 "$TCP_PORT"
-	expect "marked: ping $NET4 through the tunnel works" ping_ok "$NS_C" "$NET4"
+	check "marked: ping $NET4 through the tunnel works" ping_ok "$NS_C" "$NET4"
 	CG_WRAP=()
-	expect_no_leaks "packets marked by a child cgroup's program"
-	expect "the child cgroup and its program are removed" remove_child_cgroups
+	check_no_leaks "packets marked by a child cgroup's program"
+	check "the child cgroup and its program are removed" remove_child_cgroups
 
 	old=$(ifindex_of c)
-	expect "kill -9 the client's wireguard-go: $WG_C (ifindex $old) vanishes" crash c
-	expect "a veth to the gateway takes ifindex $old" take_ifindex "$old"
-	expect_fail "ifindex $old reused: ping 10.73.0.1 by it is blocked" ping_once "$NS_C" 10.73.0.1
-	expect_fail "ifindex $old reused: ping fd73::1 by it is blocked" ping_once "$NS_C" fd73::1
-	expect_refused "ifindex $old reused: UDP to 10.73.0.1:9999 by it is refused" udp_send "$NS_C" 10.73.0.1 9999
-	expect_noted "ifindex $old reused: TCP connects to 10.73.0.1:$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
+	check "kill -9 the client's wireguard-go: $WG_C (ifindex $old) vanishes" crash c
+	check "a veth to the gateway takes ifindex $old" take_ifindex "$old"
+	check_fails "ifindex $old reused: ping 10.73.0.1 by it is blocked" ping_once "$NS_C" 10.73.0.1
+	check_fails "ifindex $old reused: ping fd73::1 by it is blocked" ping_once "$NS_C" fd73::1
+	check_refused "ifindex $old reused: UDP to 10.73.0.1:9999 by it is refused" udp_send "$NS_C" 10.73.0.1 9999
+	check_noted "ifindex $old reused: TCP connects to 10.73.0.1:$TCP_PORT fail promptly (median under $FAILFAST_MS ms)" \
 		tcp_fails_fast "$NS_C" 10.73.0.1 "$TCP_PORT"
-	expect_no_leaks "a device with the tunnel's old ifindex"
+	check_no_leaks "a device with the tunnel's old ifindex"
 	remove_wg_quick_leftovers c
 }
 
@@ -1137,28 +1075,28 @@ public_probe() {
 
 scenario_23() {
 	scenario 23 "Attacks by an unprivileged user: source routing through an allowed LAN host; UDP to the endpoint"
-	expect "the probe, readable by uid 65534" public_probe
+	check "the probe, readable by uid 65534" public_probe
 	ATTACH_OPTS=--allow-lan
 	tunnel_up c
 	unset ATTACH_OPTS
-	expect "allow-LAN: uid 65534 sends UDP to [fd77::1]:9999 (LAN, allowed)" \
+	check "allow-LAN: uid 65534 sends UDP to [fd77::1]:9999 (LAN, allowed)" \
 		as_nobody "$NS_C" /usr/bin/python3 "$PUB_PROBE" send fd77::1 9999
 	discard_leaks
-	expect_refused "uid 65534: UDP to [fd77::1]:$UDP_PORT with a routing header on to $NET6 is refused" \
+	check_refused "uid 65534: UDP to [fd77::1]:$UDP_PORT with a routing header on to $NET6 is refused" \
 		as_nobody "$NS_C" /usr/bin/python3 "$PUB_PROBE" rthdr-udp fd77::1 "$NET6" "$UDP_PORT"
-	expect_no_leaks "source routing through an allowed LAN host"
-	expect "wg-quick down $WG_C" wg_quick c down
+	check_no_leaks "source routing through an allowed LAN host"
+	check "wg-quick down $WG_C" wg_quick c down
 	discard_leaks
 
 	ALLOWED_IPS="0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1"
 	tunnel_up c
 	unset ALLOWED_IPS
-	expect_refused "fwmark off: uid 65534's UDP to the peer's endpoint 10.77.0.1:$WG_PORT is refused" \
+	check_refused "fwmark off: uid 65534's UDP to the peer's endpoint 10.77.0.1:$WG_PORT is refused" \
 		as_nobody "$NS_C" /usr/bin/python3 "$PUB_PROBE" send 10.77.0.1 "$WG_PORT"
-	expect_refused "fwmark off: uid 65534's DNS query to the peer's host 10.77.0.1 is refused" \
+	check_refused "fwmark off: uid 65534's DNS query to the peer's host 10.77.0.1 is refused" \
 		as_nobody "$NS_C" /usr/bin/python3 "$PUB_PROBE" dns 10.77.0.1
-	expect "fwmark off: the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
-	expect_no_leaks "uid 65534 to the peer's endpoint"
+	check "fwmark off: the tunnel still works (ping $NET4)" ping_ok "$NS_C" "$NET4"
+	check_no_leaks "uid 65534 to the peer's endpoint"
 }
 
 # ----- time to tunnel (README, "The handshake")
@@ -1187,24 +1125,24 @@ tunnel_time() {
 
 scenario_24() {
 	scenario 24 "Lockdown: wg-quick up carries traffic within 1 s"
-	expect "lockdown on (before any tunnel)" lockdown_on
-	expect_refused "lockdown, before up: UDP to $NET4:$UDP_PORT is refused" udp_send "$NS_C" "$NET4" "$UDP_PORT"
+	check "lockdown on (before any tunnel)" lockdown_on
+	check_refused "lockdown, before up: UDP to $NET4:$UDP_PORT is refused" udp_send "$NS_C" "$NET4" "$UDP_PORT"
 	write_conf c "$SYSTEM"
-	expect_noted "lockdown: wg-quick up $WG_C, then traffic through it within 1 s" tunnel_time c
-	expect_no_leaks "lockdown, wg-quick up"
-	expect "wg-quick down $WG_C" wg_quick c down
-	if wgks_only; then expect "wgks: lockdown off" lockdown_off; fi
+	check_noted "lockdown: wg-quick up $WG_C, then traffic through it within 1 s" tunnel_time c
+	check_no_leaks "lockdown, wg-quick up"
+	check "wg-quick down $WG_C" wg_quick c down
+	if wgks_only; then check "wgks: lockdown off" lockdown_off; fi
 	discard_leaks
 }
 
 scenario_25() {
 	scenario 25 "After a crash: wg-quick up again carries traffic within 1 s"
 	tunnel_up c
-	expect "kill -9 the client's wireguard-go" crash c
+	check "kill -9 the client's wireguard-go" crash c
 	remove_wg_quick_leftovers c
 	write_conf c "$SYSTEM"
-	expect_noted "after the crash: wg-quick up $WG_C, then traffic through it within 1 s" tunnel_time c
-	expect_no_leaks "after the crash, wg-quick up"
+	check_noted "after the crash: wg-quick up $WG_C, then traffic through it within 1 s" tunnel_time c
+	check_no_leaks "after the crash, wg-quick up"
 }
 
 # ---------------------------------------------------------------- main
@@ -1212,16 +1150,15 @@ scenario_25() {
 cleanup() {
 	local rc=$?
 	set +e
-	# A signal may land inside expect(), whose output goes to a log: back
+	# A signal may land inside a check, whose output goes to a log: back
 	# to the real stdout and stderr (saved as fds 3 and 4).
 	exec 1>&3 2>&4
 	if [[ -z "$SUMMARY_DONE" ]]; then
 		# Died half-way (a setup step failed, or a signal): still end with
 		# the summary line, counting the abort as a failure.
-		FAILED=$((FAILED + 1))
-		echo "# aborted (exit $rc) after test $TESTNO"
+		not_ok "aborted (exit $rc) after test $TAP_COUNT"
 		end_scenario
-		echo "$PASSED passed, $FAILED failed"
+		summary
 		(( rc != 0 )) || rc=1
 	fi
 	e2e_cleanup
@@ -1253,11 +1190,12 @@ main() {
 	if ! wgks_only; then FAILFAST_MS=2000 FAILFAST_TRIES=3; export FAILFAST_ERRNO=any; fi
 	[[ -n "$WGKS" && "$WGKS" != /* ]] && WGKS="$PWD/$WGKS"
 	[[ -n "$WGKS" && -x "$WGKS" ]] || usage
-	(( EUID == 0 )) || skip "must run as root"
-	take_lock
-	e2e_preflight || skip "$PREFLIGHT_WHY"
+	(( EUID == 0 )) || skip_all "must run as root"
+	e2e_lock
+	e2e_preflight || skip_all "$PREFLIGHT_WHY"
 	local start=$SECONDS
-	command -v clang >/dev/null || skip "clang not found (scenario 7 builds a BPF program)"
+	command -v clang >/dev/null || skip_all "clang not found (scenario 7 builds a BPF program)"
+	[[ -x "$FAILFAST_BIN" ]] || skip_all "$FAILFAST_BIN is not built (make .output/tests/failfast)"
 	# The real stdout and stderr, for cleanup(). Daemons get them closed.
 	exec 3>&1 4>&2
 	trap cleanup EXIT
@@ -1274,7 +1212,7 @@ main() {
 	setup_leak_counters reuse
 	setup_leak_counters bridged
 	setup_server
-	expect "control: the leak counter counts plain client traffic (no kill switch)" control
+	check "control: the leak counter counts plain client traffic (no kill switch)" control
 
 	for n in $(seq 1 "$SCENARIOS"); do
 		[[ -z "$ONLY" || ",$ONLY," == *",$n,"* ]] || continue
@@ -1283,13 +1221,12 @@ main() {
 	end_scenario
 	drop_client c
 	if wgks_only; then
-		expect "wgks: at the end, no program, link, map or pin left" wgks_all_gone
+		check "wgks: at the end, no program, link, map or pin left" wgks_all_gone
 	fi
 
 	note "ran in $((SECONDS - start)) s (not counting the wait for the e2e lock)"
-	echo "$PASSED passed, $FAILED failed"
 	SUMMARY_DONE=1
-	(( FAILED == 0 ))
+	summary
 }
 
 main "$@"

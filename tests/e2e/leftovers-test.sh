@@ -7,8 +7,10 @@
 # Each is left here on purpose, in a throwaway namespace, then removed.
 set -euo pipefail
 
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/sandbox.sh"
 
 BIN=${1:?usage: leftovers-test.sh /path/to/wgks-bpf}
 HERE=$(dirname "$(readlink -f "$0")")
@@ -20,10 +22,7 @@ PY=/usr/bin/python3
 HOLDER=
 SLEEPER=
 
-if [ "$(id -u)" != 0 ] || [ ! -x "$PY" ]; then
-	echo "SKIP: leftovers-test.sh needs root and $PY"
-	exit 0
-fi
+{ [ "$(id -u)" = 0 ] && [ -x "$PY" ]; } || skip_all "leftovers-test.sh needs root and $PY"
 
 cleanup() {
 	set +e
@@ -50,11 +49,11 @@ ip -n "$NS" link set lo up
 ip -n "$NS" tuntap add tun0 mode tun
 ip -n "$NS" link set tun0 up
 
-check "clean at the start" leftovers 0 ""
+check_noted "clean at the start" leftovers 0 ""
 
 # A program left attached.
 ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
-check "a program left attached fails, by name" leftovers 1 "program attached: wgks_eg_"
+check_noted "a program left attached fails, by name" leftovers 1 "program attached: wgks_eg_"
 
 # A map a process holds open: no waiting cures that.
 id=$(map_id wgks_policy)
@@ -70,10 +69,10 @@ time.sleep(300)' "$id" >/dev/null 2>&1 </dev/null 9>&- &
 HOLDER=$!
 sleep 0.5
 ip netns exec "$NS" "$BIN" detach 2>/dev/null
-check "a map held open by a process fails, naming it" leftovers 1 "wgks_policy) held open by python3[$HOLDER]"
+check_noted "a map held open by a process fails, naming it" leftovers 1 "wgks_policy) held open by python3[$HOLDER]"
 kill "$HOLDER"; wait "$HOLDER" 2>/dev/null || true
 HOLDER=
-check "once the holder is gone, the map is freed: passes" leftovers 0 ""
+check_noted "once the holder is gone, the map is freed: passes" leftovers 0 ""
 
 # A pin, in a bpffs of a private mount namespace (the host's /sys/fs/bpf
 # is left alone). The check runs there too, as it would on a host that
@@ -81,27 +80,27 @@ check "once the holder is gone, the map is freed: passes" leftovers 0 ""
 ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
 id=$(map_id wgks_policy)
 # shellcheck disable=SC2016  # the inner script expands its own arguments
-check "a pin fails, by name" unshare -m bash -c '
+check_noted "a pin fails, by name" unshare -m bash -c '
 	mount -t bpf bpf /sys/fs/bpf &&
 	bpftool map pin id "$1" /sys/fs/bpf/wgks_leftover &&
 	ip netns exec "$2" "$3" detach 2>/dev/null &&
 	out=$(bash "$4/leftovers.sh" leftovers-test "$5" 2>&1); rc=$?
 	echo "$out"; [ "$rc" = 1 ] && [[ "$out" == *"pins: /sys/fs/bpf/wgks_leftover"* ]]' \
 	pin "$id" "$NS" "$BIN" "$HERE" "$CHECK_TAG"
-check "with the pin gone (its mount namespace ended), passes" leftovers 0 ""
+check_noted "with the pin gone (its mount namespace ended), passes" leftovers 0 ""
 
 # A process the suite started, still running (it carries the suite's tag).
 WGKS_TEST_TAG=$CHECK_TAG ip netns exec "$NS" sleep 300 >/dev/null 2>&1 </dev/null 9>&- &
 SLEEPER=$!
 sleep 0.2
-check "a process left running fails, by name" leftovers 1 "process still running: sleep 300 (pid $SLEEPER"
+check_noted "a process left running fails, by name" leftovers 1 "process still running: sleep 300 (pid $SLEEPER"
 kill "$SLEEPER"; wait "$SLEEPER" 2>/dev/null || true
 SLEEPER=
-check "with the process gone, passes" leftovers 0 ""
+check_noted "with the process gone, passes" leftovers 0 ""
 
 # A namespace left.
 ip netns add "$NS_LEFT"
-check "a namespace left fails, by name" leftovers 1 "network namespace left: $NS_LEFT"
+check_noted "a namespace left fails, by name" leftovers 1 "network namespace left: $NS_LEFT"
 ip netns del "$NS_LEFT"
 
 summary

@@ -1,15 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""Socket probes for the e2e tests: how a send or a connect() ends, and how fast.
+"""Socket probes for the leak suite: how a send or a connect() ends.
+(How fast blocked connects fail is tests/lib/failfast.c's: the kernel
+matrix's guests, which run it too, have no Python.)
 
-  probe.py failfast HOST PORT TRIES LIMIT_MS [DEV]
-      TRIES blocking and TRIES non-blocking connects: each must fail with
-      ETIMEDOUT, wgks-bpf's promise (none may connect, hang past LIMIT_MS +
-      500 ms or fail otherwise; it stops at the first that does), and their
-      median time must be under LIMIT_MS (one slow try on a busy machine is
-      no failure). Prints the errno and min/median/max times. With
-      FAILFAST_ERRNO=any in the environment, any error will do (another
-      kill switch's REJECT gives ECONNREFUSED).
   probe.py local HOST
       Listen on HOST, connect to it: must connect (local traffic passes).
   probe.py survives HOST PORT CMD [ARG...]
@@ -44,7 +38,6 @@ DEV, where given, binds the socket to that interface (SO_BINDTODEVICE), as an
 application that picks the physical interface would.
 """
 import errno
-import os
 import select
 import socket
 import struct
@@ -89,31 +82,6 @@ def connect_once(host, port, blocking, dev=None, timeout=1.0):
     finally:
         s.close()
     return result, (time.monotonic() - start) * 1000
-
-
-def failfast(host, port, tries, limit_ms, dev=None):
-    want = os.environ.get("FAILFAST_ERRNO", "ETIMEDOUT")
-    ok = True
-    for blocking in (True, False):
-        results, times = set(), []
-        for _ in range(tries):
-            result, ms = connect_once(host, port, blocking, dev, limit_ms / 1000 + 0.5)
-            results.add(result)
-            times.append(ms)
-            # What README and the man page promise: ETIMEDOUT, every time.
-            if result in ("connected", "hung") or result != want and want != "any":
-                ok = False
-                break
-        times.sort()
-        median = times[len(times) // 2]
-        ok &= median < limit_ms
-        print("%s x%d connect to %s:%d%s: %s in min %.1f / median %.1f / max %.1f ms" % (
-            "blocking" if blocking else "non-blocking", len(times), host, port,
-            " (bound to %s)" % dev if dev else "", ",".join(sorted(results)),
-            times[0], median, times[-1]))
-        if not ok:
-            break
-    return ok
 
 
 def local(host):
@@ -246,9 +214,6 @@ def rthdr_udp(first_hop, dest, port):
 
 
 def main(argv):
-    if len(argv) in (6, 7) and argv[1] == "failfast":
-        return 0 if failfast(argv[2], int(argv[3]), int(argv[4]), float(argv[5]),
-                             *argv[6:]) else 1
     if len(argv) == 3 and argv[1] == "local":
         return 0 if local(argv[2]) else 1
     if len(argv) >= 5 and argv[1] == "survives":

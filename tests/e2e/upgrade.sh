@@ -26,10 +26,10 @@
 set -euo pipefail
 
 HERE=$(dirname "$(readlink -f "$0")")
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$HERE/../lib/tap.sh"
 # shellcheck source-path=SCRIPTDIR source=lib/net.sh
 . "$HERE/lib/net.sh"
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$HERE/lib/tap.sh"
 
 NEW=${1:?usage: upgrade.sh /path/to/wgks-bpf}
 [[ "$NEW" == /* ]] || NEW=$PWD/$NEW
@@ -45,19 +45,6 @@ WGKS=""         # "the installed binary", what wg-quick's hooks run (net.sh)
 
 # ---------------------------------------------------------------- helpers
 
-note() { echo "# $*"; }
-
-# check_fails NAME WANT_MSG CMD...: CMD must fail (exit 1) saying WANT_MSG.
-check_fails() {
-	local name=$1 want=$2 rc=0 out
-	shift 2
-	out=$("$@" 2>&1) || rc=$?
-	if [[ "$rc" == 1 && "$out" == *"$want"* ]]; then
-		ok "$name"
-	else
-		not_ok "$name (exit $rc, want 1 and \"$want\": $out)"
-	fi
-}
 
 # install_as BIN: what the hooks' path runs from now on, replaced at once
 # (a package upgrade renames the new file into place).
@@ -66,12 +53,7 @@ install_as() {
 	mv -f "$WGKS.new" "$WGKS"
 }
 
-# Our programs on the root cgroup, as "hook:id" words.
-programs() {
-	bpftool cgroup show "$CGROUP2" 2>/dev/null |
-		awk '$NF ~ /^wgks_/ { sub(/^cgroup_(inet_)?/, "", $2); print $2 ":" $1 }' | sort | xargs
-}
-prog_id() { programs | tr ' ' '\n' | awk -F: -v h="$1" '$1 == h { print $2 }'; }
+prog_id() { wgks_attached_progs | awk -v h="$1" '$1 == h { print $2 }'; }
 map_ids() { bpftool prog show id "$1" | grep -o 'map_ids [0-9,]*' | cut -d' ' -f2 | tr ',' '\n' | sort; }
 
 # Exactly one egress and one sock_ops program of ours, sharing their maps.
@@ -79,7 +61,7 @@ one_pair() {
 	local eg so
 	eg=$(prog_id egress)
 	so=$(prog_id sock_ops)
-	echo "programs: $(programs)"
+	echo "programs: $(wgks_programs)"
 	[[ -n "$eg" && -n "$so" && "$eg" != *[!0-9]* && "$so" != *[!0-9]* ]] || return 1
 	[[ -n "$(comm -12 <(map_ids "$eg") <(map_ids "$so"))" ]]
 }
@@ -227,7 +209,7 @@ takeover() {
 	check "$old: d's tunnel works" ping_ok "$NS_D" 10.78.0.1
 	check "$old: d's fwmark is off" test "$(ip netns exec "$NS_D" wg show "$WG_D" fwmark)" = off
 	reset_counters
-	before=$(programs)
+	before=$(wgks_programs)
 	note "$old attached: $before"
 
 	start_flood c d
@@ -246,7 +228,7 @@ takeover() {
 	check "$old -> new: d's flood held" flood_held d
 	check "$old -> new: nothing reached the far side off the tunnels" no_leaks c d
 	check "$old -> new: one egress and one sock_ops program, sharing their maps" one_pair
-	check "$old -> new: both replaced (were $before)" test -z "$(comm -12 <(tr ' ' '\n' <<<"$before" | sort) <(programs | tr ' ' '\n' | sort))"
+	check "$old -> new: both replaced (were $before)" test -z "$(comm -12 <(tr ' ' '\n' <<<"$before" | sort) <(wgks_programs | tr ' ' '\n' | sort))"
 	refused_c=$(refused_by_flood c)
 	check "$old -> new: c's policy: this version's, allow-LAN, WireGuard's port and socket learnt, counters kept" \
 		status_has c "d['other_version'] is None and ns['tunnels'][0]['fwmark'] == $FWMARK and ns['tunnels'][0]['listen_port'] > 0 and ns['tunnels'][0]['wireguard_sockets'] >= 1 and '10.0.0.0/8' in ns['allowed'] and ns['counters']['blocked']['packets'] >= 0.99 * $refused_c"
@@ -290,18 +272,18 @@ not_taken() {
 	check "$old: wg-quick up c" wg_quick c up
 	reset_counters
 	check "$old: c's tunnel works" ping_ok "$NS_C" "$NET4"
-	before=$(programs)
+	before=$(wgks_programs)
 	install_as "$NEW"
-	check_fails "$old -> new: attach refuses to take it over, and says why" \
+	check_exit "$old -> new: attach refuses to take it over, and says why" 1 \
 		"no field rules.tunnels[].fwmark" ip netns exec "$NS_C" "$WGKS" attach "$WG_C"
-	check "$old -> new: its programs stay ($before)" test "$(programs)" = "$before"
+	check "$old -> new: its programs stay ($before)" test "$(wgks_programs)" = "$before"
 	check "$old -> new: c: off the tunnel still refused" refused c "$NET4"
 	check "$old -> new: c's tunnel still works" ping_ok "$NS_C" "$NET4"
 	check "$old -> new: status: protected, by another version, which cannot be taken over" \
 		status_has c "d['protected'] and 'fwmark' in d['other_version']['takeover'] and ns['tunnels'][0]['name'] == '$WG_C'"
 	check "$old -> new: status (text) says so" sh -c \
 		"ip netns exec '$NS_C' '$WGKS' status | grep -q 'attached by another version'"
-	check_fails "$old -> new: detach (PreDown) refuses and says what works" "detach --all" \
+	check_exit "$old -> new: detach (PreDown) refuses and says what works" 1 "detach --all" \
 		ip netns exec "$NS_C" "$WGKS" detach "$WG_C"
 	check "$old -> new: nothing leaked" no_leaks c
 	check "$old -> new: detach --all" "$WGKS" detach --all
@@ -387,7 +369,7 @@ scenario() {
 	local id hook
 	"$@" || true
 	"$NEW" detach --all >/dev/null 2>&1 || true
-	for id in $(programs); do
+	for id in $(wgks_programs); do
 		hook=${id%%:*}
 		bpftool cgroup detach "$CGROUP2" "$hook" id "${id#*:}" 2>/dev/null || true
 	done
@@ -409,7 +391,7 @@ cleanup() {
 	# Whatever a failed check left: this binary removes any version's; a
 	# binary that cannot, bpftool does (nothing of ours was here at the start).
 	"$NEW" detach --all >/dev/null 2>&1
-	for id in $(programs); do
+	for id in $(wgks_programs); do
 		hook=${id%%:*}
 		bpftool cgroup detach "$CGROUP2" "$hook" id "${id#*:}" 2>/dev/null
 	done
@@ -418,11 +400,12 @@ cleanup() {
 
 main() {
 	local old tool built=()
-	(( EUID == 0 )) || { echo "SKIP: upgrade.sh needs root"; exit 0; }
-	take_lock
-	e2e_preflight || { echo "SKIP: $PREFLIGHT_WHY"; exit 0; }
+	(( EUID == 0 )) || skip_all "upgrade.sh needs root"
+	e2e_lock
+	e2e_preflight || skip_all "$PREFLIGHT_WHY"
+	[[ -x "$FAILFAST_BIN" ]] || skip_all "$FAILFAST_BIN is not built (make .output/tests/failfast)"
 	for tool in git clang make; do
-		command -v "$tool" >/dev/null || { echo "SKIP: $tool not found (it builds the older versions)"; exit 0; }
+		command -v "$tool" >/dev/null || skip_all "$tool not found (it builds the older versions)"
 	done
 	trap cleanup EXIT
 	e2e_tmp

@@ -8,8 +8,10 @@
 # watcher is gone. All in a throwaway namespace.
 set -euo pipefail
 
-# shellcheck source-path=SCRIPTDIR source=lib/tap.sh
-. "$(dirname "$(readlink -f "$0")")/lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/sandbox.sh"
 
 BIN=${1:?usage: watch.sh /path/to/wgks-bpf}
 TAG=$$
@@ -21,10 +23,7 @@ DELEG=
 # Debian's python3: a user other than root must be able to run it.
 PY=/usr/bin/python3
 
-if [ "$(id -u)" != 0 ] || [ ! -x "$PY" ]; then
-	echo "SKIP: watch.sh needs root and $PY"
-	exit 0
-fi
+{ [ "$(id -u)" = 0 ] && [ -x "$PY" ]; } || skip_all "watch.sh needs root and $PY"
 
 cleanup() {
 	set +e

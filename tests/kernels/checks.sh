@@ -17,26 +17,51 @@
 # nft in G counts every packet arriving from C's underlay that is neither
 # WireGuard's UDP to G's endpoint nor NDP/MLD: a leak.
 #
-# Every result is one line, also appended to --results:
+# Each row of the table (a "check" of the matrix) is made of TAP checks
+# (tests/lib/tap.sh) and gives one line, also appended to --results:
 #   RESULT check=NAME status=pass|fail detail=FREE TEXT
-# Exit status: 0 if every check passed.
+# Exit status: 0 if every row passed.
 #
-# Usage: checks.sh --wgks PATH --verdict PATH --results FILE
+# The library goes with this script into the guests' initramfs, laid out
+# as in the tree (tests/kernels/checks.sh, tests/lib/*.sh); so does the
+# failfast probe (--failfast): the guests have no Python.
+#
+# Usage: checks.sh --wgks PATH --verdict PATH --failfast PATH --results FILE
 # (-E: the ERR trap below also fires inside functions, to name a failed
 # setup command.)
 set -Eeuo pipefail
 
-WGKS="" VERDICT="" RESULTS=""
+HERE=$(dirname "$(readlink -f "$0")")
+USAGE="usage: $0 --wgks PATH --verdict PATH --failfast PATH --results FILE"
+WGKS="" VERDICT="" FAILFAST_BIN="" RESULTS=""
 while (($#)); do
 	case $1 in
 	--wgks) WGKS=$2; shift 2 ;;
 	--verdict) VERDICT=$2; shift 2 ;;
+	--failfast) FAILFAST_BIN=$2; shift 2 ;;
 	--results) RESULTS=$2; shift 2 ;;
-	*) echo "usage: $0 --wgks PATH --verdict PATH --results FILE" >&2; exit 2 ;;
+	*) echo "$USAGE" >&2; exit 2 ;;
 	esac
 done
-[[ -x "$WGKS" && -x "$VERDICT" && -n "$RESULTS" ]] ||
-	{ echo "usage: $0 --wgks PATH --verdict PATH --results FILE" >&2; exit 2; }
+[[ -x "$WGKS" && -x "$VERDICT" && -x "$FAILFAST_BIN" && -n "$RESULTS" ]] ||
+	{ echo "$USAGE" >&2; exit 2; }
+
+# The probes' settings for software emulation (tests/lib/probes.sh): more
+# patience for answers, one connect per mode for fail-fast. A blocked TCP
+# connect must fail within FAILFAST_MS (sock_ops fail-fast). Measured
+# around connect() alone: ~15 ms on the host, 15-25 ms in the emulated
+# guests. Without fail-fast it takes ~127 s (SYN retries), with
+# TCP_SYNCNT=1 alone still ~3 s.
+RETRY_TRIES=5 RETRY_PAUSE=0.5 PROBE_WAIT=3 PING_WAIT=2
+FAILFAST_TRIES=1 FAILFAST_MS=${FAILFAST_MS:-1000}
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$HERE/../lib/tap.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
+. "$HERE/../lib/sandbox.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/wgks.sh
+. "$HERE/../lib/wgks.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/probes.sh
+. "$HERE/../lib/probes.sh"
 
 # ---------------------------------------------------------------- settings
 
@@ -47,61 +72,40 @@ WGC="wkc$$" WGS="wks$$"
 WG_PORT=51820
 FWMARK=51820            # what wg-quick sets for AllowedIPs = 0.0.0.0/0
 OTHER_MARK=0x1234       # a mark WireGuard never puts on its packets
-TCP_PORT=7001 UDP_PORT=7002
-# A blocked TCP connect must fail this fast (sock_ops fail-fast). Measured:
-# ~16 ms on the host, 40-80 ms in the emulated guests. Without fail-fast it
-# takes ~127 s (SYN retries), with TCP_SYNCNT=1 alone still ~3 s.
-FAILFAST_MS=${FAILFAST_MS:-1000}
+TCP_PORT=7001 UDP_PORT=7002   # G's echo servers (the probes' TCP_PORT, UDP_PORT)
 
 TMP=$(mktemp -d /tmp/wgks-kernels.XXXXXX)
 NAMESPACES=()
 WG_IMPL=""              # kernel | wireguard-go
-FAILED=0
+RESULTS_FAILED=0        # rows that failed
 PROG_ID=""
-TCP_MS="?"
+TCP_MS="?"              # the last blocking connect's time (tcp_fails_fast_ms)
 
 # ---------------------------------------------------------------- output
 
-log() { echo "# $*"; }
-
-# result CHECK pass|fail DETAIL
+# result ROW pass|fail DETAIL: the row's RESULT line.
 result() {
 	local line="RESULT check=$1 status=$2 detail=$3"
 	echo "$line"
 	echo "$line" >>"$RESULTS"
-	[[ $2 == pass ]] || FAILED=$((FAILED + 1))
+	[[ $2 == pass ]] || RESULTS_FAILED=$((RESULTS_FAILED + 1))
 }
 
-# Steps of a check: each is one command; a failing step is logged with its
-# output and makes the check fail. STEP_FAILS collects the failed ones.
-STEP_FAILS=()
-step() {
-	local desc=$1; shift
-	if "$@" >"$TMP/step.log" 2>&1; then
-		log "ok: $desc"
+# A row made of checks fails if one of them does: tap.sh's TAP_FAIL_HOOK
+# collects the failed ones since the row began, row_result ends the row.
+ROW_FAILS=()
+row_failed() { ROW_FAILS+=("$1"); }
+TAP_FAIL_HOOK=row_failed
+
+# row_result ROW DETAIL: pass with DETAIL when none of its checks failed,
+# else fail naming them.
+row_result() {
+	if ((${#ROW_FAILS[@]} == 0)); then
+		result "$1" pass "$2"
 	else
-		log "FAILED: $desc"
-		sed 's/^/#     /' "$TMP/step.log" | tail -n 25
-		STEP_FAILS+=("$desc")
+		result "$1" fail "$(IFS=';'; echo "${ROW_FAILS[*]}")"
 	fi
-}
-
-# step_fails DESC CMD...: the command must fail.
-step_fails() {
-	local desc=$1; shift
-	step "$desc" not "$@"
-}
-not() { ! "$@"; }
-
-# Ends a check made of steps: pass when no step failed.
-finish() {
-	local check=$1 detail=$2
-	if ((${#STEP_FAILS[@]} == 0)); then
-		result "$check" pass "$detail"
-	else
-		result "$check" fail "$(IFS=';'; echo "${STEP_FAILS[*]}")"
-	fi
-	STEP_FAILS=()
+	ROW_FAILS=()
 }
 
 # ---------------------------------------------------------------- helpers
@@ -132,61 +136,21 @@ variant_supported() {
 	esac
 }
 
-# Positive network checks retry: the first packet may wait for a handshake,
-# and software emulation is slow. Negative checks never retry.
-retry() {
-	for _ in 1 2 3 4 5; do
-		"$@" && return 0
-		sleep 0.5
-	done
-	return 1
-}
-ping_c() { in_c ping -c1 -W2 -q "$1"; }
-ping_ok() { retry ping_c "$1"; }
-
-# UDP send with bash's /dev/udp: the write fails with EPERM when the egress
-# program drops the datagram. Only EPERM counts as "refused".
-udp_refused() {
-	local out
-	if out=$(in_c timeout 5 bash -c "echo wgks >/dev/udp/$1/$2" 2>&1); then
-		echo "sent: not refused"
-		return 1
-	fi
-	echo "$out"
-	grep -q 'Operation not permitted' <<<"$out"
-}
-
-tcp_echo() {
-	[[ "$(echo wgks | in_c timeout 5 socat -T3 - "TCP:$1:$TCP_PORT" 2>/dev/null)" == wgks ]]
-}
-udp_echo() {
-	[[ "$(echo wgks | in_c timeout 5 socat -T3 - "UDP:$1:$UDP_PORT" 2>/dev/null)" == wgks ]]
-}
-
-# tcp_fails_fast HOST PORT: a blocked connect() must fail with an error
-# within FAILFAST_MS (not hang through the SYN retries). Timed inside the
-# namespace, around the connect alone: starting ip netns exec and bash takes
-# longer than the connect under software emulation.
-tcp_fails_fast() {
-	local out rc ms
-	# shellcheck disable=SC2016 # expanded by the inner bash
-	out=$(in_c timeout 10 bash -c '
-		t0=${EPOCHREALTIME/./}
-		: 3<>"/dev/tcp/$0/$1"
-		rc=$?
-		t1=${EPOCHREALTIME/./}
-		echo "$rc $(((t1 - t0) / 1000))"' "$1" "$2" 2>"$TMP/tcp.err") || true
-	read -r rc ms <<<"$out"
-	TCP_MS=${ms:-?}   # for the result's detail (step runs this in this shell)
-	echo "connect to $1:$2: exit ${rc:-?} after ${ms:-?} ms: $(tr '\n' ' ' <"$TMP/tcp.err")"
-	[[ -n "$rc" && "$rc" != 0 && -n "$ms" ]] && ((ms <= FAILFAST_MS)) &&
-		grep -q 'timed out' "$TMP/tcp.err"
+# tcp_fails_fast_ms HOST PORT: tcp_fails_fast from the client (probes.sh),
+# and TCP_MS, the blocking connect's time, for the row's detail.
+tcp_fails_fast_ms() {
+	local rc=0
+	tcp_fails_fast "$NS_C" "$1" "$2" >"$TMP/failfast.out" 2>&1 || rc=$?
+	cat "$TMP/failfast.out"
+	TCP_MS=$(sed -n 's/^blocking .* median \([0-9.]*\) .*/\1/p' "$TMP/failfast.out")
+	TCP_MS=${TCP_MS:-?}
+	return "$rc"
 }
 
 # The status --json of the client namespace, and one number out of it.
 status_c() { wgks_c status --json 2>/dev/null || true; }
-# counter JSON REASON: packets under REASON of this namespace ("current").
-counter() {
+# status_packets JSON REASON: packets under REASON of this namespace ("current").
+status_packets() {
 	local after=${1#*\"current\":true}
 	[[ "$after" != "$1" ]] || { echo 0; return; }
 	after=${after#*\""$2"\":\{\"packets\":}
@@ -215,47 +179,24 @@ no_leaks() {
 	[[ "$n" == 0 ]]
 }
 
-status_exit_is() {
-	local want=$1 rc=0
-	wgks_c status >/dev/null 2>&1 || rc=$?
-	echo "status exit $rc, want $want"
-	[[ "$rc" == "$want" ]]
-}
-
-not_attached() {
+# status --json says nothing is attached (wgks-bpf's word; the kernel's is
+# wgks_attached).
+status_not_attached() {
 	local out
 	out=$(status_c)
 	echo "$out"
 	[[ "$out" == *'"attached":false'* ]]
 }
 
-# The kernel has freed program ID (and so its maps): polled, freeing lags.
-prog_gone() {
-	[[ -n "$1" ]] || { echo "no program id recorded"; return 1; }
-	for _ in $(seq 30); do
-		bpftool prog show id "$1" >/dev/null 2>&1 || return 0
-		sleep 0.1
-	done
-	echo "program $1 still exists"
-	return 1
-}
-
 # ---------------------------------------------------------------- cleanup
 
 cleanup() {
-	local rc=$? ns pid
+	local rc=$?
 	set +e
-	for ns in "${NAMESPACES[@]}"; do
-		# Everything running in our own namespaces was started by us
-		# (listeners, wireguard-go).
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	done
-	for ns in "${NAMESPACES[@]}"; do
-		# A policy outlives its namespace: detach it first (a no-op where
-		# nothing is attached). Never outside our own namespaces.
-		ip netns exec "$ns" "$WGKS" detach >/dev/null 2>&1
-		ip netns del "$ns" 2>/dev/null
-	done
+	# Everything running in our own namespaces was started by us
+	# (listeners, wireguard-go); a policy outlives its namespace, so each
+	# is detached first.
+	drop_ns "$WGKS" "${NAMESPACES[@]}"
 	rm -f "/var/run/wireguard/$WGC.sock" "/var/run/wireguard/$WGS.sock"
 	rm -rf "$TMP"
 	exit "$rc"
@@ -301,7 +242,7 @@ show_refusals() {
 	local v
 	for v in cookie kctx probe; do
 		variant_supported "$v" && continue
-		log "forced variant $v (WGKS_VARIANT=$v wgks-bpf --verbose attach), last lines:"
+		note "forced variant $v (WGKS_VARIANT=$v wgks-bpf --verbose attach), last lines:"
 		{ WGKS_VARIANT=$v in_c "$WGKS" --verbose attach "$WGC" --fwmark "$FWMARK" 2>&1 || true; } \
 			>"$TMP/refusal.log"
 		# libbpf's word on unresolved kfuncs/helpers, then the verifier's end.
@@ -318,19 +259,13 @@ show_refusals() {
 # nothing attached. Old kernels are faked with the UNAME26 personality
 # (uname says 2.6.x); BTF is hidden under a tmpfs in a private mount namespace
 # (ip netns exec makes one).
-refuses() {
-	local want_msg=$1 rc=0 out; shift
-	out=$("$@" 2>&1) || rc=$?
-	echo "exit $rc: $out"
-	((rc == 1)) && grep -q -- "$want_msg" <<<"$out"
-}
 check_refusals() {
-	step "too old (uname 2.6): attach exits 1 saying 'too old'" \
-		refuses "too old" in_c setarch "$(uname -m)" --uname-2.6 "$WGKS" attach "$WGC" --fwmark "$FWMARK"
-	step "no /sys/kernel/btf/vmlinux: attach exits 1 naming BTF" \
-		refuses "BTF" in_c sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$WGKS' attach '$WGC' --fwmark $FWMARK"
-	step "nothing attached afterwards" not_attached
-	finish refuse-old-or-no-btf "uname 2.6.x and hidden BTF both refused, nothing attached"
+	check_exit "too old (uname 2.6): attach exits 1 saying 'too old'" 1 "too old" \
+		in_c setarch "$(uname -m)" --uname-2.6 "$WGKS" attach "$WGC" --fwmark "$FWMARK"
+	check_exit "no /sys/kernel/btf/vmlinux: attach exits 1 naming BTF" 1 "BTF" \
+		in_c sh -c "mount -t tmpfs none /sys/kernel/btf && exec '$WGKS' attach '$WGC' --fwmark $FWMARK"
+	check_fails "nothing attached afterwards" wgks_attached
+	row_result refuse-old-or-no-btf "uname 2.6.x and hidden BTF both refused, nothing attached"
 }
 
 add_ns() {
@@ -440,14 +375,14 @@ saw_plain_traffic() {
 }
 
 check_e2e_setup() {
-	step "ping 10.78.0.1 through the tunnel, no policy yet" ping_ok 10.78.0.1
+	check "ping 10.78.0.1 through the tunnel, no policy yet" ping_ok "$NS_C" 10.78.0.1
 	LEAK_BASE=$(nft_count leak)
-	ping_c 10.77.0.1 >/dev/null 2>&1 || true
-	ping_c fd77::1 >/dev/null 2>&1 || true
-	step "the leak counter counts plain traffic (control, no policy yet)" saw_plain_traffic
-	step "attach $WGC (fwmark from wg show: $FWMARK)" wgks_c attach "$WGC"
+	ping_once "$NS_C" 10.77.0.1 >/dev/null 2>&1 || true
+	ping_once "$NS_C" fd77::1 >/dev/null 2>&1 || true
+	check "the leak counter counts plain traffic (control, no policy yet)" saw_plain_traffic
+	check "attach $WGC (fwmark from wg show: $FWMARK)" wgks_c attach "$WGC"
 	LEAK_BASE=$(nft_count leak)
-	finish e2e-setup "WireGuard: $WG_IMPL"
+	row_result e2e-setup "WireGuard: $WG_IMPL"
 }
 
 check_variant() {
@@ -456,7 +391,7 @@ check_variant() {
 	out=$(status_c)
 	v=$(json_field "$out" variant || echo none)
 	PROG_ID=$(json_field "${out#*\"program\":}" id || true)
-	log "status --json: $out"
+	note "status --json: $out"
 	echo "VARIANT $(uname -r) $v"
 	if [[ "$v" == "$want" ]]; then
 		result variant pass "$v"
@@ -472,16 +407,16 @@ measure_wg_hook() {
 	local label=$1 mark_desc=$2 s0 s1 w0 w1 works=no wg fm bl tu verdict_txt
 	new_session
 	s0=$(status_c); w0=$(nft_count wg)
-	retry ping_c 198.18.0.1 >/dev/null 2>&1 && works=yes
-	ping_c 198.18.0.1 >/dev/null 2>&1 || true
+	retry ping_once "$NS_C" 198.18.0.1 >/dev/null 2>&1 && works=yes
+	ping_once "$NS_C" 198.18.0.1 >/dev/null 2>&1 || true
 	s1=$(status_c); w1=$(nft_count wg)
 	wg=$((w1 - w0))
-	tu=$(($(counter "$s1" tunnel) - $(counter "$s0" tunnel)))
-	fm=$(($(counter "$s1" fwmark) - $(counter "$s0" fwmark)))
+	tu=$(($(status_packets "$s1" tunnel) - $(status_packets "$s0" tunnel)))
+	fm=$(($(status_packets "$s1" fwmark) - $(status_packets "$s0" fwmark)))
 	# Blocked at the socket hook, or (the kernel's WireGuard) at the backstop.
-	bl=$(($(counter "$s1" blocked) - $(counter "$s0" blocked) + $(counter "$s1" kernel) -
-		$(counter "$s0" kernel)))
-	log "$label: WireGuard UDP at G +$wg; client hook: tunnel +$tu fwmark +$fm blocked +$bl"
+	bl=$(($(status_packets "$s1" blocked) - $(status_packets "$s0" blocked) + $(status_packets "$s1" kernel) -
+		$(status_packets "$s0" kernel)))
+	note "$label: WireGuard UDP at G +$wg; client hook: tunnel +$tu fwmark +$fm blocked +$bl"
 	in_c wg show "$WGC" | sed 's/^/#     /'
 	if ((wg > 0 && fm == 0 && bl == 0)); then
 		verdict_txt="its UDP bypasses every hook"
@@ -492,46 +427,45 @@ measure_wg_hook() {
 	else
 		verdict_txt="no WireGuard UDP seen"
 	fi
-	STEP_FAILS=()
-	step "no leak" no_leaks
+	ROW_FAILS=()
+	check "no leak" no_leaks
 	# Either the tunnel works, or its UDP is blocked (fails closed).
-	if [[ $works == no ]] && ((bl == 0)); then
-		STEP_FAILS+=("tunnel dead, yet nothing blocked")
-	fi
-	finish "$label" "$WG_IMPL, $mark_desc: $verdict_txt (WG UDP +$wg, hook fwmark +$fm blocked +$bl tunnel +$tu); tunnel works: $works"
+	check "the tunnel works, or its UDP is blocked (not: tunnel dead, yet nothing blocked)" \
+		test "$works" = yes -o "$bl" -gt 0
+	row_result "$label" "$WG_IMPL, $mark_desc: $verdict_txt (WG UDP +$wg, hook fwmark +$fm blocked +$bl tunnel +$tu); tunnel works: $works"
 }
 
 check_tunnel() {
-	step "ping 10.78.0.1 (server) through the tunnel" ping_ok 10.78.0.1
-	step "ping 198.18.0.1 through the tunnel" ping_ok 198.18.0.1
-	step "ping 2001:db8:77::1 through the tunnel" ping_ok 2001:db8:77::1
-	step "TCP echo with 198.18.0.1 through the tunnel" retry tcp_echo 198.18.0.1
-	step "TCP echo with [2001:db8:77::1] through the tunnel" retry tcp_echo "[2001:db8:77::1]"
-	step "UDP echo with 198.18.0.1 through the tunnel" retry udp_echo 198.18.0.1
-	step "ping 127.0.0.1 (loopback)" ping_c 127.0.0.1
-	step "ping 10.77.0.2 (own address, local)" ping_c 10.77.0.2
-	step "status exits 0 (protected)" status_exit_is 0
-	finish tunnel-passes "ping v4/v6, TCP v4/v6, UDP through the tunnel; local"
+	check "ping 10.78.0.1 (server) through the tunnel" ping_ok "$NS_C" 10.78.0.1
+	check "ping 198.18.0.1 through the tunnel" ping_ok "$NS_C" 198.18.0.1
+	check "ping 2001:db8:77::1 through the tunnel" ping_ok "$NS_C" 2001:db8:77::1
+	check "TCP echo with 198.18.0.1 through the tunnel" retry tcp_echo "$NS_C" 198.18.0.1
+	check "TCP echo with [2001:db8:77::1] through the tunnel" retry tcp_echo "$NS_C" 2001:db8:77::1
+	check "UDP echo with 198.18.0.1 through the tunnel" retry udp_echo "$NS_C" 198.18.0.1
+	check "ping 127.0.0.1 (loopback)" ping_once "$NS_C" 127.0.0.1
+	check "ping 10.77.0.2 (own address, local)" ping_once "$NS_C" 10.77.0.2
+	check_exit "status exits 0 (protected)" 0 "" wgks_c status
+	row_result tunnel-passes "ping v4/v6, TCP v4/v6, UDP through the tunnel; local"
 }
 
 check_blocked() {
 	local ms4
-	step_fails "ping 10.77.0.1 (LAN, off-tunnel)" ping_c 10.77.0.1
-	step_fails "ping fd77::1 (LAN, off-tunnel)" ping_c fd77::1
-	step_fails "ping 203.0.113.1 (split route around the tunnel)" ping_c 203.0.113.1
-	step "UDP to 10.77.0.1:9999 refused with EPERM" udp_refused 10.77.0.1 9999
-	step "UDP to fd77::1:9999 refused with EPERM" udp_refused fd77::1 9999
-	step "TCP connect to 203.0.113.1 fails within $FAILFAST_MS ms" tcp_fails_fast 203.0.113.1 $TCP_PORT
+	check_fails "ping 10.77.0.1 (LAN, off-tunnel)" ping_once "$NS_C" 10.77.0.1
+	check_fails "ping fd77::1 (LAN, off-tunnel)" ping_once "$NS_C" fd77::1
+	check_fails "ping 203.0.113.1 (split route around the tunnel)" ping_once "$NS_C" 203.0.113.1
+	check_refused "UDP to 10.77.0.1:9999 refused with EPERM" udp_send "$NS_C" 10.77.0.1 9999
+	check_refused "UDP to fd77::1:9999 refused with EPERM" udp_send "$NS_C" fd77::1 9999
+	check "TCP connect to 203.0.113.1 fails within $FAILFAST_MS ms" tcp_fails_fast_ms 203.0.113.1 $TCP_PORT
 	ms4=$TCP_MS
-	step "TCP connect to fd77::1 fails within $FAILFAST_MS ms" tcp_fails_fast fd77::1 $TCP_PORT
-	step "status counts blocked packets" blocked_counted
-	step "zero leaks at the gateway" no_leaks
-	finish off-tunnel-blocked "ping/UDP/TCP v4+v6 blocked, leaks 0; blocked TCP connect failed after $ms4 ms (v4), $TCP_MS ms (v6)"
+	check "TCP connect to fd77::1 fails within $FAILFAST_MS ms" tcp_fails_fast_ms fd77::1 $TCP_PORT
+	check "status counts blocked packets" blocked_counted
+	check "zero leaks at the gateway" no_leaks
+	row_result off-tunnel-blocked "ping/UDP/TCP v4+v6 blocked, leaks 0; blocked TCP connect failed after $ms4 ms (v4), $TCP_MS ms (v6)"
 }
 
 blocked_counted() {
 	local n
-	n=$(counter "$(status_c)" blocked)
+	n=$(status_packets "$(status_c)" blocked)
 	echo "blocked packets: $n"
 	((n > 0))
 }
@@ -548,27 +482,27 @@ check_wg_hook_nofwmark() {
 }
 
 check_deleted() {
-	step "ip link del $WGC (no PreDown, no detach)" in_c ip link del "$WGC"
-	step_fails "ping 198.18.0.1 (now via the LAN default route)" ping_c 198.18.0.1
-	step_fails "ping 2001:db8:77::1 (now via the LAN default route)" ping_c 2001:db8:77::1
-	step "UDP to 198.18.0.1:$UDP_PORT refused with EPERM" udp_refused 198.18.0.1 $UDP_PORT
-	step "TCP connect to 198.18.0.1 fails within $FAILFAST_MS ms" tcp_fails_fast 198.18.0.1 $TCP_PORT
-	step "status still exits 0 (the policy stays)" status_exit_is 0
-	step "zero leaks at the gateway" no_leaks
-	finish deleted-stays-blocked "leaks 0 after ip link del"
+	check "ip link del $WGC (no PreDown, no detach)" in_c ip link del "$WGC"
+	check_fails "ping 198.18.0.1 (now via the LAN default route)" ping_once "$NS_C" 198.18.0.1
+	check_fails "ping 2001:db8:77::1 (now via the LAN default route)" ping_once "$NS_C" 2001:db8:77::1
+	check_refused "UDP to 198.18.0.1:$UDP_PORT refused with EPERM" udp_send "$NS_C" 198.18.0.1 $UDP_PORT
+	check "TCP connect to 198.18.0.1 fails within $FAILFAST_MS ms" tcp_fails_fast_ms 198.18.0.1 $TCP_PORT
+	check_exit "status still exits 0 (the policy stays)" 0 "" wgks_c status
+	check "zero leaks at the gateway" no_leaks
+	row_result deleted-stays-blocked "leaks 0 after ip link del"
 }
 
 check_detach() {
 	local n0
-	step "detach $WGC (interface already gone)" wgks_c detach "$WGC"
-	step "status: not attached" not_attached
-	step "status exits 3 (not protected)" status_exit_is 3
-	step "the program (id ${PROG_ID:-?}) and its maps are freed" prog_gone "$PROG_ID"
+	check "detach $WGC (interface already gone)" wgks_c detach "$WGC"
+	check "status: not attached" status_not_attached
+	check_exit "status exits 3 (not protected)" 3 "" wgks_c status
+	check "the program (id ${PROG_ID:-?}) and its maps are freed" wgks_prog_freed "$PROG_ID"
 	n0=$(nft_count leak)
-	step "ping 10.77.0.1 works again" ping_ok 10.77.0.1
+	check "ping 10.77.0.1 works again" ping_ok "$NS_C" 10.77.0.1
 	LEAK_BASE=$n0
-	step "plain traffic reaches the gateway again (control)" saw_plain_traffic
-	finish detach-cleans-up "program ${PROG_ID:-?} freed, traffic flows"
+	check "plain traffic reaches the gateway again (control)" saw_plain_traffic
+	row_result detach-cleans-up "program ${PROG_ID:-?} freed, traffic flows"
 }
 
 # ---------------------------------------------------------------- main
@@ -590,10 +524,10 @@ main() {
 	# attached would be found and shared, and "detach cleans up" could not
 	# be told. Another suite may be finishing: give it a minute.
 	for _ in $(seq 60); do
-		not_attached >/dev/null && break
+		wgks_attached >/dev/null || break
 		sleep 1
 	done
-	if ! not_attached >/dev/null; then
+	if wgks_attached >/dev/null; then
 		result e2e-setup fail "a wgks program is already attached (another test or a real install)"
 		return
 	fi
@@ -612,5 +546,5 @@ main() {
 }
 
 main
-echo "checks on $(uname -r): $FAILED failed"
-((FAILED == 0))
+echo "checks on $(uname -r): $RESULTS_FAILED failed"
+((RESULTS_FAILED == 0))

@@ -38,8 +38,8 @@ else
 fi
 
 # The checks are the same script as the host column runs.
-bash /checks/checks.sh --wgks /usr/sbin/wgks-bpf --verdict /usr/bin/wgks-verdict \
-	--results "$RESULTS"
+bash /tests/kernels/checks.sh --wgks /usr/sbin/wgks-bpf --verdict /usr/bin/wgks-verdict \
+	--failfast /usr/bin/wgks-failfast --results "$RESULTS"
 echo "wgks-test-guest: checks exited $?, $(cut -d' ' -f1 /proc/uptime) s since boot"
 echo "RESULT check=end status=pass detail=" >"$RESULTS"
 sync

@@ -33,6 +33,7 @@ $(KERNELS_OUT)/verdict: tests/bpf/test_verdict.c $(wildcard tests/bpf/*.h) $(BPF
 	$(Q)$(CC) $(TEST_CFLAGS) $< $(BPF_TEST_SRCS) -lcmocka $(LIBBPF_LIBS) -o $@
 
 test-kernels: deps-kernels
-	$(Q)$(MAKE) --no-print-directory wgks-bpf $(KERNELS_OUT)/verdict
+	$(Q)$(MAKE) --no-print-directory wgks-bpf $(KERNELS_OUT)/verdict $(OUTPUT)/tests/failfast
 	$(Q)bash tests/kernels/run.sh --wgks $(CURDIR)/wgks-bpf \
-		--verdict $(CURDIR)/$(KERNELS_OUT)/verdict --out $(CURDIR)/$(KERNELS_OUT)
+		--verdict $(CURDIR)/$(KERNELS_OUT)/verdict --failfast $(CURDIR)/$(OUTPUT)/tests/failfast \
+		--out $(CURDIR)/$(KERNELS_OUT)

@@ -14,10 +14,11 @@
 #      not installed) for the shell and small tools, and the host's own
 #      Debian binaries with their shared libraries (ldd) for the rest: bash,
 #      ip, wg, nft, ping, socat, setarch, bpftool, and the freshly built
-#      wgks-bpf and verdict tests. An initramfs this way is ~20 MB, built in
-#      about 2 s and unpacked by the kernel in a fraction of a second; a
-#      debootstrapped root file system would take minutes to build and a
-#      disk image to boot, for nothing the checks use.
+#      wgks-bpf, verdict tests and failfast probe; checks.sh goes with the
+#      test library (tests/lib), laid out as in the tree. An initramfs this
+#      way is ~20 MB, built in about 2 s and unpacked by the kernel in a
+#      fraction of a second; a debootstrapped root file system would take
+#      minutes to build and a disk image to boot, for nothing the checks use.
 #   3. Boot both guests at once (two cores, one each) with the kernel's cpio
 #      and the user space cpio concatenated as the initramfs. /init runs the
 #      checks and powers off. ttyS0 is the console log, ttyS1 carries only
@@ -30,7 +31,7 @@
 # $WGKS_KERNELS_CACHE (default /var/cache/wgks-bpf-kernels), outside the
 # work tree, so CI's fresh clones find it warm.
 #
-# Usage: run.sh --wgks PATH --verdict PATH --out DIR
+# Usage: run.sh --wgks PATH --verdict PATH --failfast PATH --out DIR
 # Environment: WGKS_KERNELS (meta-packages, space-separated),
 #   WGKS_KERNELS_CACHE, WGKS_GUEST_TIMEOUT (s, per guest, default 600),
 #   WGKS_GUEST_APPEND (more kernel command line, e.g. to debug a boot),
@@ -42,17 +43,18 @@ HERE=$(dirname "$(readlink -f "$0")")
 # shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
 . "$HERE/../lib/guest.sh"
 LOG_TAG=test-kernels
-WGKS="" VERDICT="" OUT=""
+USAGE="usage: $0 --wgks PATH --verdict PATH --failfast PATH --out DIR"
+WGKS="" VERDICT="" FAILFAST="" OUT=""
 while (($#)); do
 	case $1 in
 	--wgks) WGKS=$(readlink -f "$2"); shift 2 ;;
 	--verdict) VERDICT=$(readlink -f "$2"); shift 2 ;;
+	--failfast) FAILFAST=$(readlink -f "$2"); shift 2 ;;
 	--out) OUT=$2; shift 2 ;;
-	*) echo "usage: $0 --wgks PATH --verdict PATH --out DIR" >&2; exit 2 ;;
+	*) echo "$USAGE" >&2; exit 2 ;;
 	esac
 done
-[[ -x "$WGKS" && -x "$VERDICT" && -n "$OUT" ]] ||
-	{ echo "usage: $0 --wgks PATH --verdict PATH --out DIR" >&2; exit 2; }
+[[ -x "$WGKS" && -x "$VERDICT" && -x "$FAILFAST" && -n "$OUT" ]] || { echo "$USAGE" >&2; exit 2; }
 ((EUID == 0)) || { echo "test-kernels: must run as root (qemu, namespaces, BPF)" >&2; exit 1; }
 
 KERNELS=${WGKS_KERNELS:-linux-image-cloud-amd64 linux-image-6.12-cloud-amd64}
@@ -185,7 +187,7 @@ copy_bin() {
 build_userspace() {
 	local busybox=$1 root="$OUT/initramfs" tool path
 	rm -rf "$root"
-	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,checks}
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,run,tmp,tests/kernels,tests/lib}
 	ln -s usr/bin "$root/bin"; ln -s usr/sbin "$root/sbin"
 	ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
 	mkdir -p "$root/var"; ln -s ../run "$root/var/run"
@@ -197,6 +199,7 @@ build_userspace() {
 	done
 	copy_bin "$root" "$WGKS" /usr/sbin/wgks-bpf
 	copy_bin "$root" "$VERDICT" /usr/bin/wgks-verdict
+	copy_bin "$root" "$FAILFAST" /usr/bin/wgks-failfast
 	install -m 0755 "$busybox" "$root/usr/bin/busybox"
 	# /bin/sh is bash: Debian's busybox sh runs its own applets before
 	# anything on PATH, so `system("ip link ...")` would get busybox's ip.
@@ -209,7 +212,9 @@ build_userspace() {
 		[[ -L "$root/usr/bin/${path##*/}" ]] && rm "$root/usr/bin/${path##*/}"
 	done
 	install -m 0755 "$HERE/init.sh" "$root/init"
-	install -m 0755 "$HERE/checks.sh" "$root/checks/checks.sh"
+	# checks.sh and the test library it sources, as in the tree.
+	install -m 0755 "$HERE/checks.sh" "$root/tests/kernels/checks.sh"
+	install -m 0644 "$HERE"/../lib/*.sh "$root/tests/lib/"
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) \
 		>"$OUT/userspace.cpio"
 	rm -rf "$root"
@@ -249,7 +254,8 @@ run_host() {
 	: >"$d/results.log"
 	echo "$(uname -r), the host's kernel, directly" >"$d/about"
 	flock -o -w 600 -E 200 "$E2E_LOCK" bash "$HERE/checks.sh" --wgks "$WGKS" \
-		--verdict "$VERDICT" --results "$d/results.log" >"$d/console.log" 2>&1 || rc=$?
+		--verdict "$VERDICT" --failfast "$FAILFAST" --results "$d/results.log" \
+		>"$d/console.log" 2>&1 || rc=$?
 	((rc != 200)) || echo "another e2e run held $E2E_LOCK for 600 s" >>"$d/console.log"
 	echo "$rc" >"$d/rc"
 }

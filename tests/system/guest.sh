@@ -2,13 +2,20 @@
 # shellcheck shell=bash
 #
 # Helpers for the scripts `make test-system` runs in its guests through the
-# agent (agent.sh). Installed in the guest as /usr/local/lib/wgks-test/guest.sh
-# and sourced before every script. The network (tests/system/run.sh):
+# agent (agent.sh). Installed in the guest as
+# /usr/local/lib/wgks-test/system/guest.sh, with tests/lib/wgks.sh beside
+# as in the tree, and sourced before every script. The network
+# (tests/system/run.sh):
 #
 #   guest NIC (DHCP, SLAAC)  --  peer: 10.99.0.1, fd99::1 (DHCP, RA, DNS)
 #   "internet" on the peer:      198.18.0.1, 2001:db8:77::1
 #   WireGuard server:            endpoint 203.0.113.1:51820, tunnel 10.100.0.1, fd64::1
 #   the guest's tunnel address:  10.100.0.2, fd64::2
+
+# What the kernel holds of wgks-bpf (wgks_backstop_on; the guest has no
+# bpftool, so only what tc tells).
+# shellcheck source-path=SCRIPTDIR source=../lib/wgks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/wgks.sh"
 
 PEER4=10.99.0.1
 PEER6=fd99::1
@@ -56,8 +63,10 @@ tunnel_works() {
 	return 1
 }
 
-# udp_send HOST PORT: one datagram with bash; prints sent / the error.
-udp_send() {
+# udp_outcome HOST PORT: one datagram with bash; prints sent / the error.
+# (Not the library's udp_send: this guest has no socat and no namespaces,
+# and its probes report rather than judge; the host counts what arrived.)
+udp_outcome() {
 	local err
 	if err=$( (printf 'wgks-probe' >"/dev/udp/$1/$2") 2>&1); then echo sent; else echo "${err##*: }"; fi
 }
@@ -69,8 +78,8 @@ udp_send() {
 probes() {
 	local eth
 	eth=$(nic)
-	echo "udp $PEER4:53 (LAN resolver): $(udp_send "$PEER4" 53)"
-	echo "udp $PEER6:53: $(udp_send "$PEER6" 53)"
+	echo "udp $PEER4:53 (LAN resolver): $(udp_outcome "$PEER4" 53)"
+	echo "udp $PEER6:53: $(udp_outcome "$PEER6" 53)"
 	echo "ping $PEER4: $(ping -c1 -W1 -q "$PEER4" >/dev/null 2>&1 && echo answered || echo "no answer")"
 	echo "ping -I $eth $NET4: $(ping -c1 -W1 -q -I "$eth" "$NET4" >/dev/null 2>&1 && echo answered || echo "no answer")"
 	echo "ping -I $eth $NET6: $(ping -6 -c1 -W1 -q -I "$eth" "$NET6" >/dev/null 2>&1 && echo answered || echo "no answer")"
@@ -84,9 +93,9 @@ probes() {
 traffic_start() {
 	(
 		while :; do
-			udp_send "$PEER4" 53
-			udp_send "$NET4" 53
-			udp_send "$NET6" 53
+			udp_outcome "$PEER4" 53
+			udp_outcome "$NET4" 53
+			udp_outcome "$NET6" 53
 			sleep 0.05
 		done
 	) >/dev/null 2>&1 &

@@ -37,6 +37,8 @@ set -euo pipefail
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source-path=SCRIPTDIR source=../lib/guest.sh
 . "$HERE/../lib/guest.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
+. "$HERE/../lib/tap.sh"
 LOG_TAG=test-system
 SRC="" OUT=""
 while (($#)); do
@@ -215,7 +217,9 @@ stage() {
 	make -s -C "$SRC" install DESTDIR="$root" >"$OUT/make-install.log" 2>&1 ||
 		{ cat "$OUT/make-install.log" >&2; die "make install failed"; }
 	install -D -m 0755 "$HERE/agent.sh" "$root/usr/local/libexec/wgks-test/agent"
-	install -D -m 0644 "$HERE/guest.sh" "$root/usr/local/lib/wgks-test/guest.sh"
+	# The scripts' helpers, and the library part they use, as in the tree.
+	install -D -m 0644 "$HERE/guest.sh" "$root/usr/local/lib/wgks-test/system/guest.sh"
+	install -D -m 0644 "$HERE/../lib/wgks.sh" "$root/usr/local/lib/wgks-test/lib/wgks.sh"
 	cat >"$root/etc/systemd/system/wgks-test-agent.service" <<-EOF
 		# The test agent (tests/system/agent.sh): not part of wgks-bpf.
 		[Unit]
@@ -311,7 +315,7 @@ g() {
 	local t=120 id line rid rc out end
 	if [[ $1 == -t ]]; then t=$2; shift 2; fi
 	id=$(date +%s%N)
-	printf '%s %s\n' "$id" "$(printf '. /usr/local/lib/wgks-test/guest.sh\n%s\n' "$1" | base64 -w0)" >&"$AGENT_TO"
+	printf '%s %s\n' "$id" "$(printf '. /usr/local/lib/wgks-test/system/guest.sh\n%s\n' "$1" | base64 -w0)" >&"$AGENT_TO"
 	end=$((SECONDS + t))
 	while ((SECONDS < end)) && IFS= read -r -t $((end - SECONDS)) line <&"$AGENT_FROM"; do
 		read -r rid rc out <<<"$line"

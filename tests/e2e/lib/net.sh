@@ -19,11 +19,23 @@
 # link upkeep (NDP, MLD, IGMP): a leak.
 #
 # Everything has a unique name (the PID of the script), and e2e_cleanup
-# removes it all. Scripts that use this take the host-wide e2e lock, since
-# one wgks program serves the whole host.
+# removes it all. Scripts that use this take the host-wide e2e lock
+# (e2e_lock), since one wgks program serves the whole host.
+#
+# The probes (ping_ok, tcp_echo, udp_send, tcp_fails_fast, ...) are
+# tests/lib/probes.sh's, shared with the kernel matrix; what the kernel
+# holds of wgks-bpf is asked through tests/lib/wgks.sh.
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROBE="$E2E_DIR/probe.py"
+
+# (shellcheck: SCRIPTDIR is the checked script's: tests/e2e or tests/e2e/lib.)
+# shellcheck source-path=SCRIPTDIR/.. source-path=SCRIPTDIR/../.. source=lib/sandbox.sh
+. "$E2E_DIR/../lib/sandbox.sh"
+# shellcheck source-path=SCRIPTDIR/.. source-path=SCRIPTDIR/../.. source=lib/probes.sh
+. "$E2E_DIR/../lib/probes.sh"
+# shellcheck source-path=SCRIPTDIR source-path=SCRIPTDIR/.. source=lib/leftovers.sh
+. "$E2E_DIR/lib/leftovers.sh"
 
 # ---------------------------------------------------------------- names
 
@@ -62,8 +74,8 @@ CL_CHAIN+=([uplink]=wgks_leak_up [reuse]=wgks_leak_re [bridged]=wgks_leak_br)
 NET4=198.18.0.1         # the "internet", on G's lo
 NET6=2001:db8:77::1
 WG_PORT=51900           # server's ListenPort (every address of G)
-TCP_PORT=7001           # TCP echo on every address of G
-UDP_PORT=7002           # UDP echo on the internet addresses
+TCP_PORT=7001           # TCP echo on every address of G (the probes' TCP_PORT)
+UDP_PORT=7002           # UDP echo on the internet addresses (the probes' UDP_PORT)
 FWMARK=51820            # what wg-quick sets for AllowedIPs = 0.0.0.0/0, ::/0
 
 # The iptables kill switch users paste into wg-quick (DESIGN.md, README).
@@ -85,35 +97,6 @@ in_c() { ip netns exec "$NS_C" "$@"; }
 in_g() { ip netns exec "$NS_G" "$@"; }
 in_o() { ip netns exec "$NS_O" "$@"; }
 
-# Positive network checks retry a little: the first packet may wait for the
-# WireGuard handshake. Negative checks never retry (one attempt must fail).
-retry() {
-	local i
-	for i in 1 2 3; do
-		"$@" && return 0
-		sleep 0.3
-	done
-	return 1
-}
-
-# cgroup2 mount as this (host) mount namespace sees it: /sys/fs/cgroup on
-# unified hosts, /sys/fs/cgroup/unified on hybrid ones.
-cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
-
-wgks_prog_attached() { bpftool cgroup show "$CGROUP2" 2>/dev/null | grep -q ' wgks_'; }
-wgks_maps_exist() { bpftool map list 2>/dev/null | grep -q ' name wgks_'; }
-
-# shellcheck source-path=SCRIPTDIR source-path=SCRIPTDIR/.. source=lib/leftovers.sh
-. "$E2E_DIR/lib/leftovers.sh"
-
-# No program, link, map or pin of ours on the host, none held open by a
-# process; what the kernel is still freeing is waited for.
-wgks_all_gone() {
-	local out
-	out=$(wgks_leftovers "") || { echo "left behind: $out"; return 1; }
-	echo "left behind: nothing${out:+ ($out)}"
-}
-
 # PID of the wireguard-go serving IFNAME inside namespace NS, if any. Looked up
 # among that namespace's processes only, so nothing else can ever match.
 wggo_pid() {
@@ -134,38 +117,7 @@ start_bg() {
 	PIDS+=("$!")
 }
 
-# ---------------------------------------------------------------- lock, cleanup
-
-# One wgks program serves the whole host, so two e2e runs at once would see
-# each other's program and maps: hold a host-wide lock on fd 9 for the whole
-# run. The daemons we start get it closed (9>&-), so none can keep it.
-E2E_LOCK=/run/wgks-bpf-e2e.lock
-take_lock() {
-	[[ -n "${WGKS_E2E_LOCKED:-}" ]] && return 0   # tests/e2e/run-suite.sh holds it
-	command -v flock >/dev/null || return 0
-	exec 9>>"$E2E_LOCK"
-	flock -n 9 && return 0
-	echo "# waiting for another e2e run to finish ($E2E_LOCK)" >&2
-	flock -w 300 9 || { echo "another e2e run held $E2E_LOCK for 300 s" >&2; exit 1; }
-}
-
-# Kill every process in NS (all started by us), detach its policy, delete it.
-del_ns() {
-	local ns=$1 pid pids=()
-	for pid in $(ip netns pids "$ns" 2>/dev/null); do pids+=("$pid"); done
-	for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
-	for pid in "${pids[@]}"; do
-		while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-	done
-	# Deleting a namespace does not remove its policy entry; detach does.
-	# It is a no-op where nothing is attached. Only ever inside our own
-	# namespaces: never touch the host namespace's policy.
-	if [[ -n "${WGKS:-}" && -x "${WGKS:-}" ]] && ip netns exec "$ns" true 2>/dev/null; then
-		ip netns exec "$ns" "$WGKS" detach >/dev/null 2>&1 3>&- 4>&- 9>&-
-	fi
-	ip netns del "$ns" 2>/dev/null
-	return 0
-}
+# ---------------------------------------------------------------- cleanup
 
 # The EXIT trap's work: stop our processes, run the hooks, delete our
 # namespaces and files. Safe to run at any point of the setup.
@@ -174,13 +126,11 @@ e2e_cleanup() {
 	set +e
 	for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; done
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
-	# wireguard-go daemonizes and socat forks: del_ns also takes every
+	# wireguard-go daemonizes and socat forks: drop_ns also takes every
 	# process still inside our namespaces (all of them started by us).
-	for ns in "${NAMESPACES[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	done
+	for ns in "${NAMESPACES[@]}"; do kill_ns_procs "$ns"; done
 	for hook in "${CLEANUP_HOOKS[@]}"; do "$hook"; done
-	for ns in "${NAMESPACES[@]}"; do del_ns "$ns"; done
+	drop_ns "${WGKS:-}" "${NAMESPACES[@]}"
 	# A killed wireguard-go leaves its control socket behind.
 	for name in "$WG_S" "$WG_C" "$WG_D"; do rm -f "/var/run/wireguard/$name.sock"; done
 	[[ -n "$WG_RUNDIR_OURS" ]] && rmdir /var/run/wireguard 2>/dev/null
@@ -198,13 +148,13 @@ e2e_preflight() {
 		python3 timeout awk flock; do
 		command -v "$tool" >/dev/null || { PREFLIGHT_WHY="$tool not found"; return 1; }
 	done
-	CGROUP2=$(cgroup2_root)
+	CGROUP2=$(wgks_cgroup2)
 	[[ -n "$CGROUP2" ]] || { PREFLIGHT_WHY="no cgroup2 mount in /proc/self/mounts"; return 1; }
 	# The "nothing left behind" checks need a host without any wgks program.
 	# Another suite may be finishing (the lock only covers suites that take
 	# it): give it a moment before giving up.
 	for i in $(seq 60); do
-		wgks_prog_attached || wgks_maps_exist || return 0
+		wgks_attached >/dev/null || [[ -n "$(wgks_ids map)" ]] || return 0
 		(( i > 1 )) || echo "# waiting for the wgks program of another run to go away" >&2
 		sleep 1
 	done
@@ -245,7 +195,7 @@ setup_gateway() {
 # background: its veth's peer in G goes a moment later).
 drop_client() {
 	local ns=${CL_NS[$1]} kept=() x i
-	if ip netns exec "$ns" true 2>/dev/null; then del_ns "$ns"; fi
+	drop_ns "${WGKS:-}" "$ns"
 	for i in $(seq 100); do
 		ip -n "$NS_G" link show "${CL_VETH_G[$1]}" >/dev/null 2>&1 || break
 		sleep 0.05
@@ -447,42 +397,10 @@ link_gone() {
 
 # ---------------------------------------------------------------- probes
 
-# Each probe is one attempt, bounded by a timeout, run in namespace NS.
-# CG_WRAP, when set, is a command prefix that runs them elsewhere too (in a
-# child cgroup).
-CG_WRAP=()
-nsx() { "${CG_WRAP[@]}" ip netns exec "$@"; }
+# The leak suite's own probes, beyond tests/lib/probes.sh's: Python's
+# (probe.py), for what socat cannot do.
 
-# socat wants IPv6 addresses in brackets.
-sockaddr() { if [[ $1 == *:* ]]; then echo "[$1]"; else echo "$1"; fi; }
-
-# ping_once NS HOST [DEV]: one echo request, answered within 0.5 s (an
-# answer over the veths takes well under a millisecond). iputils
-# ping swallows sendmsg's EPERM, so its failure alone is all it can tell; the
-# leak counters prove that nothing got out.
-ping_once() { nsx "$1" ping -c1 -W0.5 -q ${3:+-I "$3"} "$2"; }
-# ping_ok NS HOST: answered, allowing for a WireGuard handshake first.
-ping_ok() { retry nsx "$1" ping -c1 -W2 -q "$2"; }
-# tcp_echo / udp_echo NS HOST [DEV]: a word sent to G's echo server came back.
-tcp_echo() {
-	[[ "$(echo wgks | nsx "$1" timeout 3 socat -T1 - \
-		"TCP:$(sockaddr "$2"):$TCP_PORT,connect-timeout=1${3:+,if=$3}")" == wgks ]]
-}
-udp_echo() {
-	[[ "$(echo wgks | nsx "$1" timeout 3 socat -T1 - \
-		"UDP:$(sockaddr "$2"):$UDP_PORT${3:+,if=$3}")" == wgks ]]
-}
-# udp_send NS HOST PORT [DEV]: socat exits non-zero when the kernel refuses
-# the send (EPERM from a kill switch's drop).
-udp_send() { echo wgks | nsx "$1" timeout 3 socat -T1 - "UDP:$(sockaddr "$2"):$3${4:+,if=$4}"; }
 # dns_query NS HOST [DEV]: one DNS query to HOST:53; fails if refused.
 dns_query() { nsx "$1" python3 "$PROBE" dns "$2" ${3:+"$3"}; }
-# tcp_fails_fast NS HOST PORT [DEV]: every connect (up to FAILFAST_TRIES
-# blocking, as many non-blocking) fails with an error within FAILFAST_MS.
-FAILFAST_MS=100
-FAILFAST_TRIES=10
-tcp_fails_fast() {
-	nsx "$1" python3 "$PROBE" failfast "$2" "$3" "$FAILFAST_TRIES" "$FAILFAST_MS" ${4:+"$4"}
-}
 # tcp_local NS HOST: a TCP connection to a listener on HOST in NS.
 tcp_local() { nsx "$1" python3 "$PROBE" local "$2"; }
