@@ -62,7 +62,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 .DELETE_ON_ERROR:
-.PHONY: all clean install uninstall deps test test-unit test-bpf test-e2e test-cli
+.PHONY: all clean install uninstall deps test test-unit test-bpf test-e2e test-reap test-cli
 
 all: wgks-bpf
 

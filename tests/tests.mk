@@ -48,15 +48,21 @@ test-unit: $(UNIT_TESTS)
 
 # The verdict table through BPF_PROG_TEST_RUN on the real object, under the
 # e2e lock: its maps would otherwise count as another suite's leftovers.
-test-bpf: $(OUTPUT)/tests/verdict
+test-bpf: $(OUTPUT)/tests/verdict test-reap
 	$(Q)if [ "$$(id -u)" != 0 ]; then echo "SKIP: test-bpf needs root"; \
 	else echo "== $<"; flock -w 600 /run/wgks-bpf-e2e.lock $<; fi
+
+# What a run cut short (killed, or the machine restored mid-run) left: its
+# namespaces, processes, and the program if it then protects nothing; a
+# kill switch that protects a namespace no test made stops the run here.
+test-reap: wgks-bpf
+	$(Q)if [ "$$(id -u)" = 0 ]; then bash tests/e2e/reap.sh $(CURDIR)/wgks-bpf; fi
 
 # The CLI's errors, and the leak suite: real WireGuard (wireguard-go +
 # wg-quick) in network namespaces, every scenario against wgks-bpf.
 E2E_SUITES := tests/e2e/leftovers-test.sh tests/e2e/cli.sh tests/e2e/failfast.sh tests/e2e/watch.sh tests/e2e/install.sh \
 	tests/e2e/errors.sh tests/e2e/upgrade.sh tests/e2e/leaks.sh
-test-e2e: wgks-bpf $(OUTPUT)/tests/failfast
+test-e2e: wgks-bpf $(OUTPUT)/tests/failfast test-reap
 	$(Q)set -e; for t in $(E2E_SUITES); do echo "== $$t"; \
 		bash tests/e2e/run-suite.sh $$t $(CURDIR)/wgks-bpf; done
 

@@ -5,22 +5,29 @@
 # kind of real leftover, and pass once it is gone: a program left attached,
 # a map a process holds open, a pin, a process still running, a namespace.
 # Each is left here on purpose, in a throwaway namespace, then removed.
+# And tests/e2e/reap.sh must remove what a run cut short left, by name, but
+# never a kill switch that protects a namespace no suite made.
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../lib/tap.sh
 . "$(dirname "$(readlink -f "$0")")/../lib/tap.sh"
 # shellcheck source-path=SCRIPTDIR source=../lib/sandbox.sh
 . "$(dirname "$(readlink -f "$0")")/../lib/sandbox.sh"
+# shellcheck source-path=SCRIPTDIR source=../lib/wgks.sh
+. "$(dirname "$(readlink -f "$0")")/../lib/wgks.sh"
 
 BIN=${1:?usage: leftovers-test.sh /path/to/wgks-bpf}
 HERE=$(dirname "$(readlink -f "$0")")
 TAG=$$
 NS=wgks-lt-$TAG   # not named as suites name theirs: the check must not see it
 NS_LEFT=wgksln$TAG
+NS_REAL=wgks-real-$TAG   # not named as suites name theirs: stands for a user's
 CHECK_TAG="leftovers-test-$TAG-$RANDOM"
 PY=/usr/bin/python3
 HOLDER=
 SLEEPER=
+STALE=
+NS_KILLED=
 
 { [ "$(id -u)" = 0 ] && [ -x "$PY" ]; } || skip_all "leftovers-test.sh needs root and $PY"
 
@@ -28,7 +35,8 @@ cleanup() {
 	set +e
 	[ -n "$HOLDER" ] && kill "$HOLDER" 2>/dev/null && wait "$HOLDER" 2>/dev/null
 	[ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null && wait "$SLEEPER" 2>/dev/null
-	drop_ns "$BIN" "$NS" "$NS_LEFT"
+	[ -n "$STALE" ] && kill -9 "$STALE" 2>/dev/null && wait "$STALE" 2>/dev/null
+	drop_ns "$BIN" "$NS" "$NS_LEFT" "$NS_KILLED" "$NS_REAL"
 }
 trap cleanup EXIT
 
@@ -102,5 +110,46 @@ check_noted "with the process gone, passes" leftovers 0 ""
 ip netns add "$NS_LEFT"
 check_noted "a namespace left fails, by name" leftovers 1 "network namespace left: $NS_LEFT"
 ip netns del "$NS_LEFT"
+
+# What a run cut short leaves (as a killed or snapshot-restored machine
+# had): a namespace of a suite with a tunnel attached, and a process of a
+# suite whose runner is gone. tests/e2e/reap.sh, which `make test-e2e`
+# runs first, removes both, by name, and the program that then protects
+# nothing; the check passes after it.
+true & dead=$!
+wait "$dead"
+NS_KILLED=wgksk$dead
+ip netns add "$NS_KILLED"
+ip -n "$NS_KILLED" tuntap add tun0 mode tun
+ip -n "$NS_KILLED" link set tun0 up
+ip netns exec "$NS_KILLED" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
+WGKS_TEST_TAG="leaks-$dead-1" bash -c 'exec sleep 300' >/dev/null 2>&1 </dev/null 9>&- &
+STALE=$!
+sleep 0.2
+check_noted "a killed run's leftovers fail the check" leftovers 1 "network namespace left: $NS_KILLED"
+reap() {
+	local want_rc=$1 rc=0 out
+	shift
+	out=$(bash "$HERE/reap.sh" "$BIN" 2>&1) || rc=$?
+	echo "${out//$'\n'/ | }"
+	[ "$rc" = "$want_rc" ] || return 1
+	for want in "$@"; do [[ "$out" == *"$want"* ]] || return 1; done
+}
+check_noted "reap.sh removes them, naming each" reap 0 "namespace: $NS_KILLED" \
+	"process: sleep 300 (pid $STALE, tag leaks-$dead-1)"
+wait "$STALE" 2>/dev/null || true
+STALE=
+check_noted "after reap.sh, the check passes" leftovers 0 ""
+
+# A program that protects a namespace no suite made is a user's kill
+# switch: reap.sh leaves it attached and fails, saying so.
+ip netns add "$NS_REAL"
+ip -n "$NS_REAL" tuntap add tun0 mode tun
+ip -n "$NS_REAL" link set tun0 up
+ip netns exec "$NS_REAL" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
+check_noted "a kill switch no suite made: reap.sh fails and leaves it" reap 1 "protects namespaces on this host that no test made"
+check "  ... still attached" wgks_attached
+drop_ns "$BIN" "$NS_REAL"
+check_noted "with it detached, the check passes" leftovers 0 ""
 
 summary
