@@ -13,14 +13,23 @@
  * it outlives the loader and its mount namespace, and no firewall flush
  * touches it. (No dispatcher with a tail call: a program array the kernel
  * holds without a user-space reference is emptied.)
+ *
+ * A pass is "no verdict" (TC_ACT_UNSPEC): cls_bpf in direct action then
+ * tries the next filter of the device, and at the end of the chain the
+ * packet goes out. TC_ACT_OK would end the chain at ours: another tool's
+ * filter at a later priority (shaping, accounting, policy) would never see
+ * a packet the backstop passed. Only a drop is a verdict.
  */
 #ifndef WGKS_BACKSTOP_BPF_H
 #define WGKS_BACKSTOP_BPF_H
 
 #include "verdict.bpf.h"
 
-#define TC_ACT_OK 0
+/* pkt_cls.h's values (that header also holds a struct __sk_buff of its own). */
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_SHOT 2
+/* What the backstop returns for a packet it lets go: the next filter runs. */
+#define WGKS_TC_PASS TC_ACT_UNSPEC
 /* Not in the UAPI headers either: socket families are libc's. */
 #define AF_PACKET_ 17
 
@@ -121,12 +130,12 @@ static __always_inline int backstop(struct __sk_buff *skb, __u64 netns)
 	/* A device of a namespace whose policy went: nothing to enforce. */
 	if (!pol) {
 		pass_unmanaged(skb->len);
-		return TC_ACT_OK;
+		return WGKS_TC_PASS;
 	}
 	p = &pol->rules;
 	r = (enum wgks_reason)wgks_backstop_rows(skb, netns, p);
 	count(p->counters, r, skb->len);
-	return r == WGKS_REASON_FORWARD || r == WGKS_REASON_KERNEL ? TC_ACT_SHOT : TC_ACT_OK;
+	return r == WGKS_REASON_FORWARD || r == WGKS_REASON_KERNEL ? TC_ACT_SHOT : WGKS_TC_PASS;
 }
 
 #endif

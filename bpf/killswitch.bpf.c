@@ -71,13 +71,13 @@ static __always_inline __u64 device_netns_probe(struct __sk_buff *skb)
 SEC("tc")
 int wgks_tc_cookie(struct __sk_buff *skb)
 {
-	return judged(skb) ? TC_ACT_OK : backstop(skb, device_netns_probe(skb));
+	return judged(skb) ? WGKS_TC_PASS : backstop(skb, device_netns_probe(skb));
 }
 
 SEC("tc")
 int wgks_tc_probe(struct __sk_buff *skb)
 {
-	return judged(skb) ? TC_ACT_OK : backstop(skb, device_netns_probe(skb));
+	return judged(skb) ? WGKS_TC_PASS : backstop(skb, device_netns_probe(skb));
 }
 
 /*

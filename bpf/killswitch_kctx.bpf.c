@@ -45,7 +45,7 @@ int wgks_tc_kctx(struct __sk_buff *skb)
 	struct sk_buff *kskb;
 
 	if (judged(skb))
-		return TC_ACT_OK;
+		return WGKS_TC_PASS;
 	kskb = bpf_cast_to_kern_ctx(skb);
 	return backstop(skb, kskb->dev->nd_net.net->net_cookie);
 }

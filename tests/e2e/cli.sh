@@ -218,6 +218,41 @@ else
 fi
 check "B (no policy): untouched" udp_send "$NS_B" 10.66.0.2 9
 
+# --- someone else's tc filter after the backstop still runs ---
+# The backstop passes with TC_ACT_UNSPEC: a filter of another tool at a
+# later priority on the same device (shaping, accounting, policy) sees what
+# it passed. A u32 that matches everything and counts in its action's
+# statistics (mirred: a copy to a tun device with no reader, dropped there).
+u32_seen() {
+	in_a tc -s filter show dev eth0 egress pref 2 |
+		awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { for (i = 1; i < NF; i++) if ($(i + 1) == "pkt") n += $i } END { print n + 0 }'
+}
+# send_marked N: N UDP datagrams with the tunnel's fwmark (tun0 is no
+# WireGuard: any socket with its mark passes, judged by the cgroup program).
+send_marked() {
+	in_a python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 36, 0x20)
+for _ in range(int(sys.argv[1])):
+    s.sendto(b"wgks", ("10.66.0.2", 9))' "$1"
+}
+ip -n "$NS_A" tuntap add mirr0 mode tun
+ip -n "$NS_A" link set mirr0 up
+in_a ip neigh replace 10.66.0.2 lladdr "$(in_a cat /sys/class/net/eth0p/address)" dev eth0 nud permanent
+check "A: eth0 holds the backstop" wgks_backstop_on eth0 "$NS_A"
+in_a tc filter add dev eth0 egress pref 2 protocol all u32 match u32 0 0 action mirred egress mirror dev mirr0
+seen0=$(u32_seen)
+send_marked 50
+seen=$(($(u32_seen) - seen0))
+# With TC_ACT_OK (before) the chain ended at the backstop: 0 of 50.
+if ((seen >= 50)); then
+	ok "another's filter after the backstop sees what it passed ($seen of 50 judged packets)"
+else
+	not_ok "another's filter after the backstop saw $seen of 50 judged packets"
+fi
+in_a tc filter del dev eth0 egress pref 2
+ip -n "$NS_A" link del mirr0
+
 # --- status --json: every field of the schema (README), with its type ---
 if in_a "$BIN" status --json | python3 -c '
 import json, sys
