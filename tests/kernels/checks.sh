@@ -68,7 +68,7 @@ FAILFAST_TRIES=1 FAILFAST_MS=${FAILFAST_MS:-1000}
 # Unique per run (the host column shares the host with other test suites).
 NS_C="wgkkc$$" NS_G="wgkkg$$"
 VETH_C="kvc$$" VETH_G="kvg$$"
-WGC="wkc$$" WGS="wks$$"
+WGC="wkc$$" WGS="wks$$" WGT="wkt$$"  # WGT: the timing row's tunnel
 WG_PORT=51820
 FWMARK=51820            # what wg-quick sets for AllowedIPs = 0.0.0.0/0
 OTHER_MARK=0x1234       # a mark WireGuard never puts on its packets
@@ -197,7 +197,7 @@ cleanup() {
 	# (listeners, wireguard-go); a policy outlives its namespace, so each
 	# is detached first.
 	drop_ns "$WGKS" "${NAMESPACES[@]}"
-	rm -f "/var/run/wireguard/$WGC.sock" "/var/run/wireguard/$WGS.sock"
+	rm -f "/var/run/wireguard/$WGC.sock" "/var/run/wireguard/$WGS.sock" "/var/run/wireguard/$WGT.sock"
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -393,6 +393,7 @@ check_variant() {
 	PROG_ID=$(json_field "${out#*\"program\":}" id || true)
 	note "status --json: $out"
 	echo "VARIANT $(uname -r) $v"
+	VARIANT_CHOSEN=$v
 	if [[ "$v" == "$want" ]]; then
 		result variant pass "$v"
 	else
@@ -505,6 +506,56 @@ check_detach() {
 	row_result detach-cleans-up "program ${PROG_ID:-?} freed, traffic flows"
 }
 
+# What a user pays per tunnel, up and down: wgks-bpf's attach + detach
+# (the first attach loads the programs, the last detach frees them) against
+# the iptables recipe's PostUp + PreDown (iptables and ip6tables, -I then
+# -D), in turns, 10 of each; the medians and their ratio. Where the kctx
+# variant is chosen, the probe variant (forced) is timed in the same turns:
+# kctx's kfunc makes libbpf read the kernel's whole BTF, which the probe
+# variant's minimal BTF avoids.
+RECIPE_ARGS=(OUTPUT ! -o "$WGT" -m mark ! --mark "$FWMARK" -m addrtype ! --dst-type LOCAL -j REJECT)
+recipe_up_down() {
+	in_c iptables -I "${RECIPE_ARGS[@]}" && in_c ip6tables -I "${RECIPE_ARGS[@]}" &&
+		in_c iptables -D "${RECIPE_ARGS[@]}" && in_c ip6tables -D "${RECIPE_ARGS[@]}"
+}
+wgks_up_down() { wgks_c attach "$WGT" >/dev/null 2>&1 && wgks_c detach "$WGT" >/dev/null 2>&1; }
+probe_up_down() { WGKS_VARIANT=probe wgks_up_down; }
+# ms CMD...: run CMD, print how long it took in ms (fails if CMD does).
+ms() {
+	local t0=$EPOCHREALTIME
+	"$@" || return 1
+	awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+}
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+check_attach_detach_time() {
+	local i w r p wgks_ms=() recipe_ms=() probe_ms=() mw mr mp also=""
+	new_wg "$NS_C" "$WGT"
+	check "a tunnel $WGT with fwmark $FWMARK, nothing attached" \
+		sh -c "ip netns exec '$NS_C' wg set '$WGT' fwmark $FWMARK && ip -n '$NS_C' link set '$WGT' up"
+	for i in $(seq 10); do
+		w=$(ms wgks_up_down) || { not_ok "wgks-bpf attach + detach $WGT (try $i)"; break; }
+		r=$(ms recipe_up_down) || { not_ok "the recipe's rules in and out (try $i)"; break; }
+		wgks_ms+=("$w") recipe_ms+=("$r")
+		if [[ "${VARIANT_CHOSEN:-}" == kctx ]]; then
+			p=$(ms probe_up_down) || { not_ok "WGKS_VARIANT=probe attach + detach (try $i)"; break; }
+			probe_ms+=("$p")
+		fi
+	done
+	check "nothing attached after the timing" status_not_attached
+	if ((${#wgks_ms[@]} == 10)); then
+		mw=$(printf '%s\n' "${wgks_ms[@]}" | median)
+		mr=$(printf '%s\n' "${recipe_ms[@]}" | median)
+		note "attach + detach: ${wgks_ms[*]} ms; recipe: ${recipe_ms[*]} ms${probe_ms[*]:+; probe forced: ${probe_ms[*]} ms}"
+		if ((${#probe_ms[@]} == 10)); then
+			mp=$(printf '%s\n' "${probe_ms[@]}" | median)
+			also="; probe variant forced: $mp ms"
+		fi
+		row_result attach-detach-time "attach + detach $mw ms, recipe $mr ms ($(awk -v a="$mw" -v b="$mr" 'BEGIN { printf "%.2f", a / b }') of it; medians of 10)$also"
+	else
+		row_result attach-detach-time "not measured"
+	fi
+}
+
 # ---------------------------------------------------------------- main
 
 main() {
@@ -515,7 +566,7 @@ main() {
 	add_ns "$NS_C"
 	if ! pick_wg_impl; then
 		for check in e2e-setup variant wg-hook-fwmark-on tunnel-passes off-tunnel-blocked \
-			wg-hook-fwmark-off deleted-stays-blocked detach-cleans-up; do
+			wg-hook-fwmark-off deleted-stays-blocked detach-cleans-up attach-detach-time; do
 			result "$check" fail "no WireGuard: neither the kernel module nor wireguard-go"
 		done
 		return
@@ -543,6 +594,7 @@ main() {
 	check_wg_hook_nofwmark
 	check_deleted
 	check_detach
+	check_attach_detach_time
 }
 
 main

@@ -67,11 +67,14 @@ E2E_LOCK=/run/wgks-bpf-e2e.lock
 # guest's own (/init); the rest come from checks.sh.
 CHECKS=(boot modules verdict refuse-old-or-no-btf e2e-setup variant wg-hook-fwmark-on
 	tunnel-passes off-tunnel-blocked wg-hook-fwmark-off deleted-stays-blocked
-	detach-cleans-up)
-# Modules the guests load (with what they depend on).
-MODULES=(wireguard veth nf_tables sch_ingress cls_bpf udp_diag)
+	detach-cleans-up attach-detach-time)
+# Modules the guests load (with what they depend on); the last four for the
+# iptables recipe, which iptables-nft writes as nft fib and reject rules.
+MODULES=(wireguard veth nf_tables sch_ingress cls_bpf udp_diag
+	nft_fib_ipv4 nft_fib_ipv6 nft_reject_ipv4 nft_reject_ipv6 ip_tables ip6_tables nft_compat
+	xt_mark xt_addrtype ipt_REJECT ip6t_REJECT)
 # What a cached kernel directory was built with: a change rebuilds it.
-KERNEL_RECIPE="recipe 3: ${MODULES[*]}"
+KERNEL_RECIPE="recipe 4: ${MODULES[*]}"
 
 mkdir -p "$OUT" "$CACHE/debs"
 
@@ -197,6 +200,16 @@ build_userspace() {
 		path=$(command -v "$tool") || die "$tool not found on the host (make deps installs it)"
 		copy_bin "$root" "$(readlink -f "$path")" "$(guest_path "$path")"
 	done
+	# The iptables recipe, timed beside attach + detach: iptables-nft (one
+	# binary that acts by the name it is run as) and the extensions it
+	# loads to read the rule.
+	for tool in iptables ip6tables; do
+		path=$(command -v "$tool") || die "$tool not found on the host (make deps installs it)"
+		copy_bin "$root" "$(readlink -f "$path")" "/usr/sbin/$tool"
+	done
+	for path in /usr/lib/*-linux-gnu/xtables/lib{xt_mark,xt_addrtype,xt_standard,ipt_REJECT,ip6t_REJECT}.so; do
+		copy_bin "$root" "$path" "$path"
+	done
 	copy_bin "$root" "$WGKS" /usr/sbin/wgks-bpf
 	copy_bin "$root" "$VERDICT" /usr/bin/wgks-verdict
 	copy_bin "$root" "$FAILFAST" /usr/bin/wgks-failfast
@@ -313,7 +326,7 @@ print_table() {
 			:modules) [[ $col == host ]] || echo "  MISSING modules: no result (console above)" ;;
 			:*) echo "  MISSING $check: no result: the run stopped early (console above)" ;;
 			fail:*) echo "  FAILED $check: ${DETAIL[$col,$check]}" ;;
-			pass:verdict | pass:variant | pass:e2e-setup | pass:off-tunnel-blocked | pass:wg-hook-*)
+			pass:verdict | pass:variant | pass:e2e-setup | pass:off-tunnel-blocked | pass:wg-hook-* | pass:attach-detach-time)
 				echo "  $check: ${DETAIL[$col,$check]}" ;;
 			esac
 		done
