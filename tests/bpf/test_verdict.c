@@ -69,6 +69,13 @@ static struct pkt icmp6(uint8_t type, uint8_t hoplimit, const char *dst, int hbh
 
 /* ---- running the programs ---- */
 
+/*
+ * The backstop passes with "no verdict", TC_ACT_UNSPEC (tcx: TCX_NEXT), so
+ * that another's filter or tcx program after it still runs; only its
+ * handover program (wgks_bh_*) passes with TC_ACT_OK (TCX_PASS), which ends
+ * the chain.
+ */
+#define TC_ACT_UNSPEC (-1)
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define NO_COUNT ((enum wgks_reason)-1)
@@ -143,27 +150,39 @@ static void expect(struct variant_state *vs, const char *what, struct pkt p, uin
 		fail_msg("%s: mark 0x%x after it, from 0x%x", what, out, mark);
 }
 
-/*
- * The backstop on P, a packet no socket hook judged (INGRESS: forwarded
- * from there): VERDICT, one more under REASON (NO_COUNT: none), the judged
- * bit cleared.
- */
-static void expect_tc(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
-		      uint32_t mark, uint32_t ingress, int verdict, enum wgks_reason reason)
+/* One tc program (FD, called NAME) on P: VERDICT, the count, the judged bit cleared. */
+static void expect_tc_on(struct variant_state *vs, int fd, const char *name, const char *what,
+			 const struct pkt *p, uint32_t ifindex, uint32_t mark, uint32_t ingress,
+			 int verdict, enum wgks_reason reason)
 {
 	struct wgks_counters before, after;
 	uint32_t out;
 	int got;
 
 	counters(vs, &before);
-	got = run_on(vs->st.backstop_fd, &p, ifindex, mark, ingress, &out);
+	got = run_on(fd, p, ifindex, mark, ingress, &out);
 	counters(vs, &after);
 	if (got != verdict)
-		fail_msg("%s: backstop verdict %d, want %d", what, got, verdict);
+		fail_msg("%s: %s verdict %d, want %d", what, name, got, verdict);
 	/* At tc the packet has its link-layer header: so has its length. */
-	counted(what, &before, &after, reason, p.len);
+	counted(what, &before, &after, reason, p->len);
 	if (out != (mark & ~WGKS_JUDGED_MARK))
-		fail_msg("%s: mark 0x%x after the backstop, from 0x%x", what, out, mark);
+		fail_msg("%s: mark 0x%x after the %s, from 0x%x", what, out, name, mark);
+}
+
+/*
+ * The backstop on P, a packet no socket hook judged (INGRESS: forwarded
+ * from there): VERDICT (TC_ACT_UNSPEC to pass, TC_ACT_SHOT), one more under
+ * REASON (NO_COUNT: none), the judged bit cleared. Its handover program
+ * the same, passing with TC_ACT_OK.
+ */
+static void expect_tc(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
+		      uint32_t mark, uint32_t ingress, int verdict, enum wgks_reason reason)
+{
+	expect_tc_on(vs, vs->st.backstop_fd, "backstop", what, &p, ifindex, mark, ingress, verdict,
+		     reason);
+	expect_tc_on(vs, vs->st.handover_fd, "handover", what, &p, ifindex, mark, ingress,
+		     verdict == TC_ACT_UNSPEC ? TC_ACT_OK : verdict, reason);
 }
 
 /* ---- fixtures ---- */
@@ -241,6 +260,13 @@ static int load(void **state, const char *variant)
 		return -1;
 	}
 checked:
+	/* The handover program too: expect_tc() runs both. */
+	if (ks_handover(&vs->st)) {
+		print_error("variant %s: its handover program did not load\n", variant);
+		ks_close(&vs->st);
+		free(vs);
+		return -1;
+	}
 	assert_int_equal(netns_current_id(&vs->netns), 0);
 	strcpy(pol.rules.tunnels[0].name, "wgkstun");
 	pol.rules.tunnels[0].ifindex = tun_ifindex;
@@ -580,9 +606,9 @@ static void test_row6_endpoint(void **state)
 		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
 	set_flags(vs, WGKS_F_ENDPOINTS);
 	expect_tc(vs, "WireGuard to the endpoint", wg4("198.51.100.7", 51820), phy_ifindex, 0, 0,
-		  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+		  TC_ACT_UNSPEC, WGKS_REASON_ENDPOINT);
 	expect_tc(vs, "WireGuard to [endpoint]", V6(.proto = IPPROTO_UDP, .dst = "2001:db8::7",
-		  .sport = 51000, .dport = 51820), phy_ifindex, 0, 0, TC_ACT_OK,
+		  .sport = 51000, .dport = 51820), phy_ifindex, 0, 0, TC_ACT_UNSPEC,
 		  WGKS_REASON_ENDPOINT);
 	expect_tc(vs, "to the endpoint's address, other port", wg4("198.51.100.7", 51821),
 		  phy_ifindex, 0, 0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
@@ -727,7 +753,7 @@ static void test_source_routed(void **state)
 			  WGKS_REASON_KERNEL);
 		expect_tc(vs, "v6 WireGuard, no routing header", V6(.proto = IPPROTO_UDP,
 			  .dst = "fe80::9", .sport = 51000, .dport = 51820), phy_ifindex, 0, 0,
-			  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+			  TC_ACT_UNSPEC, WGKS_REASON_ENDPOINT);
 	}
 	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
 	allow_entry(vs, vs->netns, "fe80::/10", 1);
@@ -751,7 +777,7 @@ static void test_internal_bridge(void **state)
 	expect(vs, "the LAN beside it", udp4("10.1.2.3", 80), phy_ifindex, 0, DROP,
 	       WGKS_REASON_BLOCKED);
 	expect_tc(vs, "forwarded to a container's bridge", udp4("172.17.0.3", 80), other_ifindex, 0,
-		  phy_ifindex, TC_ACT_OK, WGKS_REASON_INTERNAL);
+		  phy_ifindex, TC_ACT_UNSPEC, WGKS_REASON_INTERNAL);
 	bpf_map_delete_elem(vs->st.maps.internal, &key);
 }
 
@@ -786,9 +812,9 @@ static void test_backstop_judged(void **state)
 	struct variant_state *vs = need(state);
 
 	expect_tc(vs, "judged", udp4("10.1.2.3", 631), phy_ifindex, WGKS_JUDGED_MARK, 0,
-		  TC_ACT_OK, NO_COUNT);
+		  TC_ACT_UNSPEC, NO_COUNT);
 	expect_tc(vs, "judged, with a mark of its own", udp4("10.1.2.3", 631), phy_ifindex,
-		  WGKS_JUDGED_MARK | 0x1234, 0, TC_ACT_OK, NO_COUNT);
+		  WGKS_JUDGED_MARK | 0x1234, 0, TC_ACT_UNSPEC, NO_COUNT);
 }
 
 /* What the kernel sends on its own, and what it forwards: the same table. */
@@ -806,23 +832,23 @@ static void test_backstop_rows(void **state)
 	expect_tc(vs, "forwarded to the internet", udp4("198.18.0.1", 443), phy_ifindex, 0,
 		  other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
 	expect_tc(vs, "forwarded into the tunnel", udp4("198.18.0.1", 443), tun_ifindex, 0,
-		  other_ifindex, TC_ACT_OK, WGKS_REASON_TUNNEL);
+		  other_ifindex, TC_ACT_UNSPEC, WGKS_REASON_TUNNEL);
 	expect_tc(vs, "the kernel's WireGuard, with its fwmark", udp4("198.51.100.7", 51820),
-		  phy_ifindex, FWMARK, 0, TC_ACT_OK, WGKS_REASON_FWMARK);
+		  phy_ifindex, FWMARK, 0, TC_ACT_UNSPEC, WGKS_REASON_FWMARK);
 	expect_tc(vs, "another fwmark", udp4("198.51.100.7", 51820), phy_ifindex, FWMARK + 1, 0,
 		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
-	expect_tc(vs, "ARP", pkt_arp(), phy_ifindex, 0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+	expect_tc(vs, "ARP", pkt_arp(), phy_ifindex, 0, 0, TC_ACT_UNSPEC, WGKS_REASON_LINK);
 	expect_tc(vs, "IGMP report, TTL 1", V4(.proto = IPPROTO_IGMP, .dst = "224.0.0.22",
-		  .ttl = 1), phy_ifindex, 0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+		  .ttl = 1), phy_ifindex, 0, 0, TC_ACT_UNSPEC, WGKS_REASON_LINK);
 	expect_tc(vs, "IGMP, TTL 64", V4(.proto = IPPROTO_IGMP, .dst = "224.0.0.22"), phy_ifindex,
 		  0, 0, TC_ACT_SHOT, WGKS_REASON_KERNEL);
 	expect_tc(vs, "neighbour solicitation", icmp6(135, 255, "ff02::1:ff00:1", 0), phy_ifindex,
-		  0, 0, TC_ACT_OK, WGKS_REASON_LINK);
+		  0, 0, TC_ACT_UNSPEC, WGKS_REASON_LINK);
 	/* Allow-LAN, forwarded for a container: the LAN yes, its resolver no. */
 	allow_entry(vs, vs->netns, "10.0.0.0/8", 0);
 	set_flags(vs, WGKS_F_ALLOW);
 	expect_tc(vs, "forwarded to the LAN", udp4("10.1.2.3", 631), phy_ifindex, 0,
-		  other_ifindex, TC_ACT_OK, WGKS_REASON_LAN);
+		  other_ifindex, TC_ACT_UNSPEC, WGKS_REASON_LAN);
 	expect_tc(vs, "forwarded DNS to the LAN", udp4("10.1.2.3", 53), phy_ifindex, 0,
 		  other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
 	allow_entry(vs, vs->netns, "10.0.0.0/8", 1);
@@ -835,7 +861,7 @@ static void test_backstop_rows(void **state)
 	endpoint_entry(vs, vs->netns, "198.51.100.7:51900", 0);
 	expect_tc(vs, "from the listen port to an endpoint", V4(.proto = IPPROTO_UDP,
 		  .dst = "198.51.100.7", .sport = 51820, .dport = 51900), phy_ifindex, 0, 0,
-		  TC_ACT_OK, WGKS_REASON_ENDPOINT);
+		  TC_ACT_UNSPEC, WGKS_REASON_ENDPOINT);
 	expect_tc(vs, "from another port to an endpoint", V4(.proto = IPPROTO_UDP,
 		  .dst = "198.51.100.7", .sport = 51821, .dport = 51900), phy_ifindex, 0, 0,
 		  TC_ACT_SHOT, WGKS_REASON_KERNEL);
@@ -858,7 +884,7 @@ static void test_backstop_unmanaged(void **state)
 	verdict = run_on(vs->st.backstop_fd, &p, 1, 0, 0, NULL);
 	assert_int_equal(setns(ns_managed, CLONE_NEWNET), 0);
 	assert_int_equal(ks_counters_read(vs->st.maps.unmanaged, 0, &after), 0);
-	assert_int_equal(verdict, TC_ACT_OK);
+	assert_int_equal(verdict, TC_ACT_UNSPEC);
 	assert_int_equal(after.packets[WGKS_REASON_UNMANAGED] -
 			 before.packets[WGKS_REASON_UNMANAGED], 1);
 }
