@@ -392,10 +392,10 @@ boot_networkd() {
 	local took
 	took=$(g 't0=$(date +%s%N); ip link add wgksnew0 type dummy || exit 1
 		for i in $(seq 500); do
-			tc filter show dev wgksnew0 egress 2>/dev/null | grep -q " wgks_tc_" && break
+			tc filter show dev wgksnew0 egress 2>/dev/null | grep -q " wgks_bs_" && break
 			sleep 0.01
 		done
-		t1=$(date +%s%N); tc filter show dev wgksnew0 egress | grep " wgks_tc_" >/dev/null || exit 1
+		t1=$(date +%s%N); tc filter show dev wgksnew0 egress | grep " wgks_bs_" >/dev/null || exit 1
 		echo $(((t1 - t0) / 1000000))') || took=""
 	step "a device added after attach (ip link add wgksnew0) has the backstop within 1 s${took:+: $took ms}" \
 		"[ -n '$took' ] && [ '${took:-9999}' -lt 1000 ] || { journalctl -b -o cat -u 'wgks-bpf-sync@*' | tail -n 5; exit 1; }"

@@ -7,6 +7,8 @@
 #
 # A real leftover fails at once, by name, because no waiting cures it:
 #   - a wgks program attached to the root cgroup, or any bpf_link of ours;
+#   - a backstop program of ours on a device, in this namespace or a named
+#     one (`ip netns`): a clsact filter, or on the device's tcx chain;
 #   - a pin under /sys/fs/bpf/wgks*;
 #   - a wgks program or map that some process holds open (an fd whose
 #     /proc/PID/fdinfo names its id): the process is named;
@@ -18,6 +20,7 @@
 # up to WGKS_FREE_TIMEOUT seconds (60), and how long it took is reported.
 
 WGKS_FREE_TIMEOUT=${WGKS_FREE_TIMEOUT:-60}
+_LO_TCX=$(dirname "${BASH_SOURCE[0]}")/tcx.py
 
 _lo_cgroup2() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
 
@@ -36,6 +39,26 @@ _lo_holders() {
 		seen[$pid]=1
 		printf '%s[%s] ' "$(cat "/proc/$pid/comm" 2>/dev/null || echo '?')" "$pid"
 	done < <(grep -lsE "^${kind}_id:[[:space:]]*${id}\$" /proc/[0-9]*/fdinfo/* 2>/dev/null)
+}
+
+# Backstop programs of ours a device holds, in this namespace and every
+# named one: "DEV: NAME (id ID, HOOK[, in NS])" each. Clsact filters as
+# bpftool shows them; tcx chains through tcx.py (Debian 12's bpftool, 7.1,
+# shows no tcx).
+_lo_backstops() {
+	local ns where in_ns
+	for ns in "" $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		in_ns=() where=""
+		[[ -z "$ns" ]] || { in_ns=(ip netns exec "$ns"); where=", in $ns"; }
+		"${in_ns[@]}" bpftool -j net 2>/dev/null | python3 -c '
+import json, sys
+for d in json.loads(sys.stdin.read() or "[]"):
+    for f in d.get("tc", []):
+        if f.get("name", "").startswith("wgks_"):
+            print("%s: %s (id %s, %s%s)" % (f["devname"], f["name"].split(":")[0], f["id"], f["kind"], sys.argv[1]))' "$where"
+		"${in_ns[@]}" python3 "$_LO_TCX" --all 2>/dev/null |
+			awk -v w="$where" '$3 ~ /^wgks_/ { print $1 ": " $3 " (id " $2 ", tcx/egress" w ")" }'
+	done
 }
 
 # PIDs of this shell and its ancestors: they carry the tag by inheritance.
@@ -61,6 +84,9 @@ wgks_real_leftovers() {
 	while read -r line; do
 		[[ -n "$line" ]] && { echo "bpf_link: $line"; found=1; }
 	done < <(bpftool link list 2>/dev/null | awk '/wgks_/ { print }')
+	while read -r line; do
+		[[ -n "$line" ]] && { echo "backstop on $line"; found=1; }
+	done < <(_lo_backstops)
 	if compgen -G '/sys/fs/bpf/wgks*' >/dev/null; then
 		echo "pins: $(echo /sys/fs/bpf/wgks*)"
 		found=1
