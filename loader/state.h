@@ -3,7 +3,8 @@
  * The kill switch as the kernel holds it: two programs attached to the root
  * cgroup with BPF_F_ALLOW_MULTI, one on the egress hook (the verdicts), one
  * on sock_ops (fast failure of blocked TCP connects), the backstop program
- * that tc filters on the devices hold (backstop.c), and their shared maps.
+ * that the devices hold (tcx or a clsact filter: backstop.c), and their
+ * shared maps.
  * Nothing is pinned: any later invocation, from any mount namespace, finds
  * the programs by asking the cgroup (attached.c) or loads them afresh
  * (load.c); hooks.c attaches and detaches the cgroup's two.
