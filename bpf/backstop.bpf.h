@@ -9,27 +9,29 @@
  * passed carries WGKS_JUDGED_MARK: the bit is cleared and the packet
  * passes, at the cost of a test, before anything else is read.
  *
- * A tc filter holds the program, with its maps: like the cgroup attachment,
- * it outlives the loader and its mount namespace, and no firewall flush
- * touches it. (No dispatcher with a tail call: a program array the kernel
- * holds without a user-space reference is emptied.)
+ * The device holds the program, with its maps (tcx, or a clsact filter
+ * where the kernel has no tcx: loader/backstop.c): like the cgroup
+ * attachment, it outlives the loader and its mount namespace, and no
+ * firewall flush touches it. (No dispatcher with a tail call: a program
+ * array the kernel holds without a user-space reference is emptied.)
  *
- * A pass is "no verdict" (TC_ACT_UNSPEC): cls_bpf in direct action then
- * tries the next filter of the device, and at the end of the chain the
- * packet goes out. TC_ACT_OK would end the chain at ours: another tool's
- * filter at a later priority (shaping, accounting, policy) would never see
- * a packet the backstop passed. Only a drop is a verdict.
+ * It passes with "no verdict" (TC_ACT_UNSPEC, the same value as tcx's
+ * TCX_NEXT): tcx then runs the next program of the device's chain, and
+ * then the clsact filters; cls_bpf in direct action the next filter. A
+ * packet no one else judges goes out. Returning TC_ACT_OK (tcx: TCX_PASS)
+ * would end the chain there: another's shaping or policy filter after ours
+ * would never see what we passed. Only the handover program does, for the
+ * moment a device moves from a clsact filter to tcx (wgks_bh_*, below).
  */
 #ifndef WGKS_BACKSTOP_BPF_H
 #define WGKS_BACKSTOP_BPF_H
 
 #include "verdict.bpf.h"
 
-/* pkt_cls.h's values (that header also holds a struct __sk_buff of its own). */
+/* pkt_cls.h's, which also holds what the verifier cannot read (its own struct __sk_buff). */
 #define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
-/* What the backstop returns for a packet it lets go: the next filter runs. */
-#define WGKS_TC_PASS TC_ACT_UNSPEC
 /* Not in the UAPI headers either: socket families are libc's. */
 #define AF_PACKET_ 17
 
@@ -120,8 +122,12 @@ static __always_inline bool judged(struct __sk_buff *skb)
 	return true;
 }
 
-/* The backstop for a packet of namespace NETNS (the device's), and its count. */
-static __always_inline int backstop(struct __sk_buff *skb, __u64 netns)
+/*
+ * The backstop for a packet of namespace NETNS (the device's), and its
+ * count: TC_ACT_SHOT, or PASS (TC_ACT_UNSPEC: the chain goes on;
+ * TC_ACT_OK: it ends here, for the handover program).
+ */
+static __always_inline int backstop(struct __sk_buff *skb, __u64 netns, int pass)
 {
 	struct wgks_policy *pol = bpf_map_lookup_elem(&wgks_policy, &netns);
 	const struct wgks_rules *p;
@@ -130,12 +136,42 @@ static __always_inline int backstop(struct __sk_buff *skb, __u64 netns)
 	/* A device of a namespace whose policy went: nothing to enforce. */
 	if (!pol) {
 		pass_unmanaged(skb->len);
-		return WGKS_TC_PASS;
+		return pass;
 	}
 	p = &pol->rules;
 	r = (enum wgks_reason)wgks_backstop_rows(skb, netns, p);
 	count(p->counters, r, skb->len);
-	return r == WGKS_REASON_FORWARD || r == WGKS_REASON_KERNEL ? TC_ACT_SHOT : WGKS_TC_PASS;
+	return r == WGKS_REASON_FORWARD || r == WGKS_REASON_KERNEL ? TC_ACT_SHOT : pass;
 }
+
+/*
+ * A variant's two tc programs, around NETNS_OF(skb), its way to the
+ * device's namespace cookie:
+ *   wgks_bs_NAME  the backstop: passes with TC_ACT_UNSPEC.
+ *   wgks_bh_NAME  the handover: the same table, but a pass ends the chain
+ *                 (TC_ACT_OK, TCX_PASS). Put first in a device's tcx chain
+ *                 while that device still has a clsact filter of ours, it
+ *                 keeps that filter from running at all: after the tcx
+ *                 program cleared WGKS_JUDGED_MARK, the filter would take a
+ *                 packet the cgroup program passed for one nothing judged
+ *                 (a WireGuard handshake from a root socket, which passes
+ *                 only at the cgroup hook, would be dropped). Loaded only
+ *                 for that move, then replaced in place by wgks_bs_NAME.
+ */
+#define BACKSTOP_PROGRAMS(name, netns_of)                                       \
+	SEC("tc")                                                               \
+	int wgks_bs_##name(struct __sk_buff *skb)                               \
+	{                                                                       \
+		if (judged(skb))                                                \
+			return TC_ACT_UNSPEC;                                   \
+		return backstop(skb, netns_of(skb), TC_ACT_UNSPEC);             \
+	}                                                                       \
+	SEC("tc")                                                               \
+	int wgks_bh_##name(struct __sk_buff *skb)                               \
+	{                                                                       \
+		if (judged(skb))                                                \
+			return TC_ACT_OK;                                       \
+		return backstop(skb, netns_of(skb), TC_ACT_OK);                 \
+	}
 
 #endif

@@ -68,17 +68,8 @@ static __always_inline __u64 device_netns_probe(struct __sk_buff *skb)
 	return BPF_CORE_READ(kskb, dev, nd_net.net, net_cookie);
 }
 
-SEC("tc")
-int wgks_tc_cookie(struct __sk_buff *skb)
-{
-	return judged(skb) ? WGKS_TC_PASS : backstop(skb, device_netns_probe(skb));
-}
-
-SEC("tc")
-int wgks_tc_probe(struct __sk_buff *skb)
-{
-	return judged(skb) ? WGKS_TC_PASS : backstop(skb, device_netns_probe(skb));
-}
+BACKSTOP_PROGRAMS(cookie, device_netns_probe)
+BACKSTOP_PROGRAMS(probe, device_netns_probe)
 
 /*
  * Fail fast (failfast.bpf.h): blocked TCP connects end in a few jiffies.

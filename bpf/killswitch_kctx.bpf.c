@@ -39,16 +39,14 @@ int wgks_eg_kctx(struct __sk_buff *skb)
 }
 
 /* The backstop (backstop.bpf.h): the device's namespace, through the kernel context. */
-SEC("tc")
-int wgks_tc_kctx(struct __sk_buff *skb)
+static __always_inline __u64 device_netns_kctx(struct __sk_buff *skb)
 {
-	struct sk_buff *kskb;
+	struct sk_buff *kskb = bpf_cast_to_kern_ctx(skb);
 
-	if (judged(skb))
-		return WGKS_TC_PASS;
-	kskb = bpf_cast_to_kern_ctx(skb);
-	return backstop(skb, kskb->dev->nd_net.net->net_cookie);
+	return kskb->dev->nd_net.net->net_cookie;
 }
+
+BACKSTOP_PROGRAMS(kctx, device_netns_kctx)
 
 /* Fail fast (failfast.bpf.h): the route through the kernel context. */
 SEC("sockops")

@@ -134,6 +134,12 @@ static void find_sockops(struct ks_state *st, int cgroup_fd, const struct egress
 	}
 }
 
+bool ks_backstop_name(const char *name)
+{
+	return !strncmp(name, "wgks_bs_", 8) || !strncmp(name, "wgks_bh_", 8) ||
+	       !strncmp(name, "wgks_tc_", 8);
+}
+
 bool ks_backstop_exists(void)
 {
 	uint32_t id = 0;
@@ -147,7 +153,7 @@ bool ks_backstop_exists(void)
 		if (fd < 0)
 			continue;
 		ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-		       !strncmp(info.name, "wgks_tc_", 8);
+		       info.type == BPF_PROG_TYPE_SCHED_CLS && ks_backstop_name(info.name);
 		close(fd);
 		if (ours)
 			return true;
@@ -160,8 +166,9 @@ int ks_find_backstop(struct ks_state *st)
 	uint32_t id = 0, policy_id = ks_map_id(st->maps.policy);
 	char name[BPF_OBJ_NAME_LEN];
 
-	snprintf(name, sizeof(name), "wgks_tc_%s", st->variant->name);
-	/* Every program of the host: the tc filters that hold it are in other namespaces. */
+	/* Not a wgks_tc_* of an older version: that one ends the chain where it passes. */
+	snprintf(name, sizeof(name), "wgks_bs_%s", st->variant->name);
+	/* Every program of the host: the devices that hold it are in other namespaces. */
 	while (bpf_prog_get_next_id(id, &id) == 0) {
 		struct bpf_prog_info info;
 		uint32_t map_ids[MAX_PROG_MAPS];

@@ -3,6 +3,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/if_arp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -51,8 +52,73 @@ static bool wants_backstop(const struct link_info *li, const struct wgks_rules *
 	return li->type != ARPHRD_LOOPBACK && !li->master && !is_tunnel(r, li->ifindex);
 }
 
-/* The program id of our filter on IFINDEX; 0 if it has none. */
-static uint32_t our_filter(uint32_t ifindex)
+/*
+ * tcx (Linux 6.6) in this build's UAPI terms: Debian's headers (6.1) have
+ * neither the attach type nor the flag. The kernel's own numbers.
+ */
+#define WGKS_TCX_EGRESS ((enum bpf_attach_type)47)
+#ifndef BPF_F_BEFORE
+#define BPF_F_BEFORE (1U << 3)
+#endif
+/* Programs on one device's tcx egress chain, read at most. */
+#define MAX_TCX_PROGS 64
+#define LOOPBACK_IFINDEX 1
+
+/*
+ * Whether this kernel has tcx: asked once, changing nothing. A kernel
+ * without it does not know the attach type (EINVAL); one with it answers
+ * for loopback, which every namespace has (ENOENT: no program there).
+ */
+static bool kernel_has_tcx(void)
+{
+	static int has = -1;
+	uint32_t flags = 0, cnt = 0;
+
+	if (has < 0)
+		has = bpf_prog_query(LOOPBACK_IFINDEX, WGKS_TCX_EGRESS, 0, &flags, NULL, &cnt) == 0 ||
+		      errno == ENOENT;
+	return has;
+}
+
+int backstop_hook(void)
+{
+	const char *forced = getenv("WGKS_BACKSTOP_HOOK");
+
+	if (!forced || !*forced)
+		return kernel_has_tcx() ? BACKSTOP_TCX : BACKSTOP_CLSACT;
+	if (!strcmp(forced, "tcx"))
+		return BACKSTOP_TCX;
+	if (!strcmp(forced, "clsact"))
+		return BACKSTOP_CLSACT;
+	err("WGKS_BACKSTOP_HOOK=%s: not one of tcx, clsact", forced);
+	return -1;
+}
+
+/* What of ours a device has: backstop programs of any version on tcx, a clsact filter. */
+struct dev_backstop {
+	uint32_t tcx[MAX_TCX_PROGS]; /* ours on the tcx egress chain, in its order */
+	int ntcx;
+	bool tcx_first;              /* the chain's first program is ours */
+	uint32_t clsact;             /* the program of our clsact filter; 0 if none */
+};
+
+/* Whether program ID is a backstop program of ours, of any version. */
+static bool is_ours(uint32_t id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool ours;
+
+	if (fd < 0)
+		return false; /* gone meanwhile */
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && ks_backstop_name(info.name);
+	close(fd);
+	return ours;
+}
+
+/* Our filter's program on IFINDEX's clsact egress; 0 if it has none. */
+static uint32_t clsact_filter(uint32_t ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WGKS_TC_HANDLE, .priority = WGKS_TC_PRIO);
@@ -60,40 +126,242 @@ static uint32_t our_filter(uint32_t ifindex)
 	return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
 }
 
-static int add_filter(const struct link_info *li, int prog_fd, uint32_t prog_id)
+/* What of ours LI has (tcx asked only where the kernel has it). 0, or -1 after err(). */
+static int dev_read(const struct link_info *li, struct dev_backstop *d)
+{
+	uint32_t ids[MAX_TCX_PROGS], cnt = MAX_TCX_PROGS, flags = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->clsact = clsact_filter(li->ifindex);
+	if (!kernel_has_tcx())
+		return 0;
+	if (bpf_prog_query((int)li->ifindex, WGKS_TCX_EGRESS, 0, &flags, ids, &cnt) &&
+	    errno != ENOSPC) { /* ENOSPC: more than we read; the first ones are there */
+		if (errno == ENOENT || errno == ENODEV)
+			return 0; /* nothing on its tcx chain, or the device is gone */
+		err("cannot list the tcx programs of %s: %s", li->name, strerror(errno));
+		return -1;
+	}
+	for (uint32_t i = 0; i < cnt && i < MAX_TCX_PROGS; i++) {
+		if (!is_ours(ids[i]))
+			continue;
+		d->tcx_first |= i == 0;
+		d->tcx[d->ntcx++] = ids[i];
+	}
+	return 0;
+}
+
+/*
+ * Program PROG_FD on LI's tcx egress chain, held by the device (no link:
+ * like the cgroup attachment, no process or pin keeps it): in the place of
+ * program OLD_FD, atomically (BPF_F_REPLACE), or, with OLD_FD -1, first of
+ * the chain (BPF_F_BEFORE, no relative program), so that no one else's
+ * program can pass a packet before it is judged. 0, or -errno.
+ */
+static int tcx_put(const struct link_info *li, int prog_fd, int old_fd)
+{
+	LIBBPF_OPTS(bpf_prog_attach_opts, opts, .flags = BPF_F_BEFORE);
+
+	if (old_fd >= 0) {
+		opts.flags = BPF_F_REPLACE;
+		opts.replace_prog_fd = old_fd;
+	}
+	return bpf_prog_attach_opts(prog_fd, (int)li->ifindex, WGKS_TCX_EGRESS, &opts) ? -errno : 0;
+}
+
+/* Program FD off LI's tcx chain. 0, or -errno. */
+static int tcx_take_off_fd(const struct link_info *li, int fd)
+{
+	if (bpf_prog_detach2(fd, (int)li->ifindex, WGKS_TCX_EGRESS))
+		return errno == ENOENT || errno == ENODEV ? 0 : -errno;
+	return 0;
+}
+
+/* Program ID (one of ours) off LI's tcx chain. 0, or -errno. */
+static int tcx_take_off(const struct link_info *li, uint32_t id)
+{
+	int fd = bpf_prog_get_fd_by_id(id), e;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno; /* freed: then no device holds it */
+	e = tcx_take_off_fd(li, fd);
+	close(fd);
+	return e;
+}
+
+/* Our tcx programs of D off LI, from the FROM-th on. 0, or -errno. */
+static int tcx_take_off_ours(const struct link_info *li, const struct dev_backstop *d, int from)
+{
+	int e = 0;
+
+	for (int i = from; !e && i < d->ntcx; i++)
+		e = tcx_take_off(li, d->tcx[i]);
+	return e;
+}
+
+/*
+ * The handover program (backstop.bpf.h) first of LI's tcx chain: in the
+ * place of our program that is first there, or before every other. From
+ * then on it alone of ours runs there, and nothing after it for a packet
+ * it passes. 0, or -errno.
+ */
+static int tcx_handover(struct ks_state *st, const struct link_info *li,
+			const struct dev_backstop *d)
+{
+	int cur_fd = -1, e;
+
+	if (ks_handover(st))
+		return -EINVAL;
+	if (d->tcx_first) {
+		cur_fd = bpf_prog_get_fd_by_id(d->tcx[0]);
+		if (cur_fd < 0)
+			return -errno;
+	}
+	e = tcx_put(li, st->handover_fd, cur_fd);
+	if (cur_fd >= 0)
+		close(cur_fd);
+	return e;
+}
+
+/* Our clsact filter off LI. 0, or -errno. */
+static int clsact_take_off(const struct link_info *li)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)li->ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WGKS_TC_HANDLE, .priority = WGKS_TC_PRIO);
+	int e = bpf_tc_detach(&hook, &opts);
+
+	return e == -ENOENT || e == -ENODEV ? 0 : e;
+}
+
+/* Our clsact filter on LI, running PROG_FD: replaced in place if it is there. 0, or -errno. */
+static int clsact_put(const struct link_info *li, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)li->ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WGKS_TC_HANDLE, .priority = WGKS_TC_PRIO,
 		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
+	int e = bpf_tc_hook_create(&hook);
+
+	if (e && e != -EEXIST)
+		return e;
+	/* Replaced in place if it is there: no moment without it. */
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/*
+ * On tcx: the backstop first of LI's chain, alone of ours, and no clsact
+ * filter of ours. Every step leaves the device judged by a program of ours
+ * that runs before anyone else's:
+ *   - ours first already (another version's, a handover program left by a
+ *     crash), or nothing of ours: every other program of ours off (the
+ *     first judges without them), then the backstop in the first one's
+ *     place (BPF_F_REPLACE) or first (BPF_F_BEFORE);
+ *   - a clsact filter of ours (an older version's, or put on before the
+ *     kernel had tcx), or ours not first: the handover program first,
+ *     which ends the chain for what it passes, so that neither our filter
+ *     (it would take a packet the cgroup program judged for one nothing
+ *     judged: backstop.bpf.h) nor anyone else's program runs after it;
+ *     then the filter and every other program of ours off, and the
+ *     backstop in the handover program's place.
+ * 0, or -errno (*WHAT: which step).
+ */
+static int cover_tcx(struct ks_state *st, const struct link_info *li, const struct dev_backstop *d,
+		     const char **what)
+{
+	int cur_fd = -1, e;
+
+	if (!d->clsact && (d->tcx_first || !d->ntcx)) {
+		*what = "take another program of ours off";
+		e = tcx_take_off_ours(li, d, 1);
+		if (e || (d->ntcx && d->tcx[0] == st->backstop_id))
+			return e;
+		if (d->ntcx) {
+			cur_fd = bpf_prog_get_fd_by_id(d->tcx[0]);
+			if (cur_fd < 0)
+				return errno == ENOENT ? -EAGAIN : -errno;
+		}
+		*what = "put the backstop on";
+		e = tcx_put(li, st->backstop_fd, cur_fd);
+		if (cur_fd >= 0)
+			close(cur_fd);
+		return e;
+	}
+	*what = "put the handover program first";
+	e = tcx_handover(st, li, d);
+	if (e)
+		return e;
+	*what = "take the clsact filter off";
+	e = d->clsact ? clsact_take_off(li) : 0;
+	if (!e) {
+		*what = "take another program of ours off";
+		e = tcx_take_off_ours(li, d, d->tcx_first ? 1 : 0);
+	}
+	if (e)
+		return e; /* the handover program stays: it judges as the backstop does */
+	*what = "replace the handover program with the backstop";
+	return tcx_put(li, st->backstop_fd, st->handover_fd);
+}
+
+/*
+ * On clsact: our filter on LI running the backstop, and nothing of ours on
+ * tcx (there is some only where the hook is forced to clsact on a kernel
+ * with tcx). Our tcx program would run before the filter and clear the
+ * judged bit: the handover program takes its place first, the filter goes
+ * on, then everything of ours on tcx goes. 0, or -errno (*WHAT: which step).
+ */
+static int cover_clsact(struct ks_state *st, const struct link_info *li,
+			const struct dev_backstop *d, const char **what)
+{
+	int e = 0;
+
+	if (d->ntcx) {
+		*what = "put the handover program first";
+		e = tcx_handover(st, li, d);
+	}
+	if (!e && (d->clsact != st->backstop_id || !st->backstop_id)) {
+		*what = "put the backstop on";
+		e = clsact_put(li, st->backstop_fd);
+	}
+	if (!e && d->ntcx) {
+		*what = "take a tcx program of ours off";
+		e = tcx_take_off_ours(li, d, d->tcx_first ? 1 : 0);
+		if (!e)
+			e = tcx_take_off_fd(li, st->handover_fd);
+	}
+	return e;
+}
+
+static int add_filter(struct ks_state *st, const struct link_info *li, int hook)
+{
+	const char *what = "put the backstop on";
+	struct dev_backstop d;
 	int e;
 
-	if (prog_id && our_filter(li->ifindex) == prog_id)
-		return 0;
-	e = bpf_tc_hook_create(&hook);
-	if (e && e != -EEXIST)
-		goto fail;
-	/* Replaced in place if it is there: no moment without it. */
-	e = bpf_tc_attach(&hook, &opts);
-	if (e == 0)
-		return 0;
-fail:
-	if (e == -ENODEV)
-		return 0; /* gone meanwhile */
-	err("cannot put the backstop on %s: %s%s", li->name, strerror(-e),
-	    e == -ENOENT ? " (are the kernel's sch_ingress and cls_bpf modules there?)" : "");
+	if (dev_read(li, &d))
+		return -1;
+	e = hook == BACKSTOP_TCX ? cover_tcx(st, li, &d, &what) : cover_clsact(st, li, &d, &what);
+	if (e == 0 || e == -ENODEV)
+		return 0; /* done, or gone meanwhile */
+	err("cannot %s %s (%s): %s%s", what, li->name, hook == BACKSTOP_TCX ? "tcx" : "clsact",
+	    strerror(-e),
+	    hook != BACKSTOP_TCX && e == -ENOENT
+		    ? " (are the kernel's sch_ingress and cls_bpf modules there?)"
+		    : "");
 	return -1;
 }
 
+/* Everything of ours off LI: tcx programs of any version, the clsact filter. */
 static int remove_filter(const struct link_info *li)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)li->ifindex, .attach_point = BPF_TC_EGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WGKS_TC_HANDLE, .priority = WGKS_TC_PRIO);
-	int e;
+	struct dev_backstop d;
+	int e = 0;
 
-	if (!our_filter(li->ifindex))
-		return 0;
-	e = bpf_tc_detach(&hook, &opts);
-	if (e && e != -ENOENT && e != -ENODEV) {
+	if (dev_read(li, &d))
+		return -1;
+	for (int i = 0; !e && i < d.ntcx; i++)
+		e = tcx_take_off(li, d.tcx[i]);
+	if (!e && d.clsact)
+		e = clsact_take_off(li);
+	if (e && e != -ENODEV) {
 		err("cannot take the backstop off %s: %s", li->name, strerror(-e));
 		return -1;
 	}
@@ -157,9 +425,9 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 {
 	struct ways_out ways;
 	struct link_info *links;
-	int n, covered = 0;
+	int n, covered = 0, hook = backstop_hook();
 
-	if (ks_backstop(&c->st))
+	if (hook < 0 || ks_backstop(&c->st))
 		return -1;
 	links = all_links(&n);
 	if (!links)
@@ -173,8 +441,7 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 		if (!wants_backstop(&links[i], r))
 			covered = remove_filter(&links[i]) ? -1 : covered;
 		else
-			covered = add_filter(&links[i], c->st.backstop_fd, c->st.backstop_id) ? -1
-												 : covered + 1;
+			covered = add_filter(&c->st, &links[i], hook) ? -1 : covered + 1;
 	}
 	free(links);
 	return covered;
@@ -195,17 +462,20 @@ int backstop_uncover(struct ks_ctx *c, uint32_t index)
 	return ret ? -1 : 0;
 }
 
-int backstop_devices(char names[][WGKS_IFNAMSIZ], int max)
+int backstop_devices(char names[][WGKS_IFNAMSIZ], int hooks[], int max)
 {
 	struct link_info *links;
+	struct dev_backstop d;
 	int n, found = 0;
 
 	links = all_links(&n);
 	if (!links)
 		return 0;
 	for (int i = 0; i < n && found < max; i++) {
-		if (our_filter(links[i].ifindex))
-			memcpy(names[found++], links[i].name, WGKS_IFNAMSIZ);
+		if (dev_read(&links[i], &d) || (!d.ntcx && !d.clsact))
+			continue;
+		memcpy(names[found], links[i].name, WGKS_IFNAMSIZ);
+		hooks[found++] = (d.ntcx ? BACKSTOP_TCX : 0) | (d.clsact ? BACKSTOP_CLSACT : 0);
 	}
 	free(links);
 	return found;

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The backstop on this namespace's devices: a tc egress filter (clsact,
- * cls_bpf in direct action) on each device packets can leave by, running
- * the backstop program, and the namespace's local bridges in wgks_internal.
- * The filters are the kernel's, like the cgroup attachment: they outlive
- * the loader and its mount namespace, and no firewall flush touches them.
+ * The backstop on this namespace's devices: the backstop program at tc
+ * egress of each device packets can leave by, and the namespace's local
+ * bridges in wgks_internal. Attached with tcx (BPF_TCX_EGRESS, Linux 6.6+),
+ * first of the device's chain, without a link; where the kernel has no tcx,
+ * as a clsact filter (cls_bpf in direct action, handle WGKS_TC_HANDLE,
+ * priority WGKS_TC_PRIO). Either way the device holds it, like the cgroup
+ * attachment: it outlives the loader and its mount namespace, no firewall
+ * flush touches it, and it goes with the device. A device with an older
+ * version's clsact filter moves to tcx without a moment uncovered (the
+ * handover program: backstop.bpf.h, backstop.c's cover_tcx()).
  *
  * Which devices: all but loopback, the protected tunnels, and devices that
  * are ports of a bridge or bond (the bridge or bond itself carries the
@@ -18,9 +23,20 @@
 #include <stdint.h>
 #include "context.h"
 
-/* Our filter: its handle and priority (first: it clears WGKS_JUDGED_MARK for the others). */
+/* Our clsact filter: its handle and priority (first: it clears WGKS_JUDGED_MARK for the others). */
 #define WGKS_TC_HANDLE 0x776b
 #define WGKS_TC_PRIO 1
+
+/* How a device holds the backstop (a bit each: a device may hold both for a moment). */
+#define BACKSTOP_CLSACT 1
+#define BACKSTOP_TCX 2
+
+/*
+ * The hook this kernel gives the backstop: BACKSTOP_TCX where it has tcx,
+ * else BACKSTOP_CLSACT; asked once. $WGKS_BACKSTOP_HOOK=tcx|clsact forces
+ * one (the tests try both on one kernel). -1 after err() for another value.
+ */
+int backstop_hook(void);
 
 /*
  * Put the backstop on every device of this namespace that should have it,
@@ -36,7 +52,10 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r);
  */
 int backstop_uncover(struct ks_ctx *c, uint32_t index);
 
-/* Devices of this namespace that have it, for status: their names into NAMES. How many. */
-int backstop_devices(char names[][WGKS_IFNAMSIZ], int max);
+/*
+ * Devices of this namespace that have it, for status: their names into
+ * NAMES, how each holds it into HOOKS (BACKSTOP_* bits). How many.
+ */
+int backstop_devices(char names[][WGKS_IFNAMSIZ], int hooks[], int max);
 
 #endif

@@ -70,6 +70,9 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
 	}
 	if (progs == KS_PROG_BACKSTOP) {
 		st->own_backstop = o;
+	} else if (progs == KS_PROG_HANDOVER) {
+		st->own_handover = o;
+		st->handover_fd = bpf_program__fd(o.handover);
 	} else if (progs == KS_PROG_SOCKOPS) {
 		st->own_sockops = o;
 		st->sockops_fd = bpf_program__fd(o.sockops);
@@ -83,6 +86,7 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
 	st->core_btf_min = core_btf != NULL;
 	debug("kernel accepted the %s variant%s (%s BTF)", v->name,
 	      progs == KS_PROG_BACKSTOP ? "'s backstop program" :
+	      progs == KS_PROG_HANDOVER ? "'s handover program" :
 	      progs == KS_PROG_SOCKOPS	? "'s sock_ops program" : "",
 	      core_btf ? "minimal" : "the kernel's");
 	return 0;
@@ -143,6 +147,17 @@ int ks_backstop(struct ks_state *st)
 	return -1;
 }
 
+int ks_handover(struct ks_state *st)
+{
+	if (st->handover_fd >= 0)
+		return 0;
+	if (load_with_btf(st, st->variant, KS_PROG_HANDOVER) == 0)
+		return 0;
+	err("this kernel refused the backstop's handover program of the %s variant (run with "
+	    "--verbose to see why)", st->variant->name);
+	return -1;
+}
+
 int ks_load_sockops(struct ks_state *st)
 {
 	if (load_with_btf(st, st->variant, KS_PROG_SOCKOPS) == 0)
@@ -155,6 +170,10 @@ int ks_load_sockops(struct ks_state *st)
 void ks_close(struct ks_state *st)
 {
 	/* Loaded alone, each owns its program's fd, not the maps' (reused). */
+	if (st->own_handover.skel) {
+		st->own_handover.destroy(st->own_handover.skel);
+		st->handover_fd = -1;
+	}
 	if (st->own_backstop.skel) {
 		st->own_backstop.destroy(st->own_backstop.skel);
 		st->backstop_fd = -1;

@@ -3,7 +3,7 @@
  * The network namespaces this process can reach: those of every process
  * (/proc/PID/ns/net) and those bind-mounted where `ip netns` puts them
  * (/run/netns). Entered one at a time with setns(), for the work that must
- * run inside a namespace: its devices' tc filters (detach --all, an
+ * run inside a namespace: its devices' backstop (detach --all, an
  * upgrade). A namespace that nothing here names (kept alive only by an open
  * socket elsewhere) cannot be reached this way.
  */

@@ -3,7 +3,8 @@
  * The kill switch as the kernel holds it: two programs attached to the root
  * cgroup with BPF_F_ALLOW_MULTI, one on the egress hook (the verdicts), one
  * on sock_ops (fast failure of blocked TCP connects), the backstop program
- * that tc filters on the devices hold (backstop.c), and their shared maps.
+ * that the devices hold (tcx or a clsact filter: backstop.c), and their
+ * shared maps.
  * Nothing is pinned: any later invocation, from any mount namespace, finds
  * the programs by asking the cgroup (attached.c) or loads them afresh
  * (load.c); hooks.c attaches and detaches the cgroup's two.
@@ -23,6 +24,7 @@
 struct ks_state {
 	struct ks_object own;           /* loaded by us (own.skel set): it owns the fds */
 	struct ks_object own_backstop;  /* its backstop program alone, loaded on found maps */
+	struct ks_object own_handover;  /* the handover program, on st's maps (ks_handover()) */
 	struct ks_object own_sockops;   /* its sock_ops program alone, for a partner that was lost */
 	struct ks_old *old;             /* found maps of another version (oldmaps.h); NULL: ours */
 	const struct variant *variant;
@@ -33,6 +35,7 @@ struct ks_state {
 	uint32_t sockops_id;
 	int backstop_fd;                /* the tc program; -1 until ks_backstop() */
 	uint32_t backstop_id;
+	int handover_fd;                /* -1 until ks_handover() */
 	struct ks_maps maps;
 	uint32_t others;                /* more wgks egress programs found (should be 0) */
 	/*
@@ -48,7 +51,7 @@ struct ks_state {
 
 #define KS_MAP_UNSET(name, k, v) .name = -1,
 #define KS_STATE_INIT                                                                \
-	{ .egress_fd = -1, .sockops_fd = -1, .backstop_fd = -1,                      \
+	{ .egress_fd = -1, .sockops_fd = -1, .backstop_fd = -1, .handover_fd = -1,   \
 	  .maps = { KS_MAPS(KS_MAP_UNSET) } }
 
 /* The egress program's name (the variant's): wgks_eg_cookie and so on. */
@@ -69,10 +72,16 @@ int ks_find(struct ks_state *st, int cgroup_fd);
 /* The id of program FD, 0 if it cannot be read. */
 uint32_t ks_prog_id(int fd);
 
-/* Whether any wgks backstop program is loaded on the host (a tc filter holds it). */
+/*
+ * Whether NAME is one of a backstop program's, of any version: wgks_bs_*,
+ * its handover wgks_bh_*, and wgks_tc_* (before tcx).
+ */
+bool ks_backstop_name(const char *name);
+
+/* Whether any wgks backstop program is loaded on the host (a device holds it). */
 bool ks_backstop_exists(void);
 
-/* The backstop program of a found state, if a tc filter somewhere holds one. 1, 0 none. */
+/* The backstop program of a found state, if a device somewhere holds one. 1, 0 none. */
 int ks_find_backstop(struct ks_state *st);
 
 /*
@@ -83,11 +92,18 @@ int ks_find_backstop(struct ks_state *st);
 int ks_load(struct ks_state *st);
 
 /*
- * The backstop program (the one the namespace's tc filters run) into
+ * The backstop program (the one the namespace's devices run) into
  * st->backstop_fd: loaded with the others, or found holding our maps (one
- * filter holds it), or loaded alone on the found maps. 0, or -1 after err().
+ * device holds it), or loaded alone on the found maps. 0, or -1 after err().
  */
 int ks_backstop(struct ks_state *st);
+
+/*
+ * The handover program (backstop.bpf.h) into st->handover_fd, loaded alone
+ * on st's maps: only when a device moves from clsact to tcx. 0, or -1 after
+ * err().
+ */
+int ks_handover(struct ks_state *st);
 
 /* Load the sock_ops program alone, on the maps of st (a found state). 0, or -1 after err(). */
 int ks_load_sockops(struct ks_state *st);

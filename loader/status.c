@@ -102,24 +102,30 @@ static int sockets_known(const struct wgks_tunnel *t)
 	return n;
 }
 
-/* The devices of this namespace the backstop is on. */
+/* The devices of this namespace the backstop is on, and how they hold it. */
 static void print_backstop(bool json)
 {
+	static const char *const hook_names[] = { "none", "clsact", "tcx", "tcx+clsact" };
 	char names[64][WGKS_IFNAMSIZ];
-	int n = backstop_devices(names, 64);
+	int hooks[64], n = backstop_devices(names, hooks, 64), all = 0;
 
 	printf(json ? ",\"backstop\":[" : "  backstop (tc egress) on:");
 	for (int i = 0; i < n; i++) {
+		all |= hooks[i];
 		if (json) {
 			printf("%s", i ? "," : "");
 			json_string(stdout, names[i]);
 		} else {
 			char text[WGKS_IFNAMSIZ * 4];
 
-			printf(" %s", text_safe(names[i], text, sizeof(text)));
+			printf(" %s (%s)", text_safe(names[i], text, sizeof(text)), hook_names[hooks[i]]);
 		}
 	}
-	printf(json ? "]" : "%s\n", n ? "" : " none");
+	/* tcx+clsact only for the moment a device moves, or where something went wrong. */
+	if (json)
+		printf("],\"backstop_hook\":\"%s\"", hook_names[all]);
+	else
+		printf("%s\n", n ? "" : " none");
 }
 
 static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool current,

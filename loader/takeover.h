@@ -16,8 +16,12 @@
  *   4. The egress program, then the sock_ops program, each replaces the
  *      old one in its place on the cgroup (BPF_F_REPLACE): packets meet
  *      the old policy, then the same policy in the new maps.
- *   5. The backstop's tc filters in each reachable namespace are replaced
- *      in place (BPF_TC_F_REPLACE), or put on where the old had none.
+ *   5. The backstop in each reachable namespace: this build's program in
+ *      the old one's place on each device, as every command puts it on
+ *      (backstop.h): on tcx replaced in place (BPF_F_REPLACE), an old
+ *      clsact filter moved to tcx through the handover program; on
+ *      clsact replaced in place (BPF_TC_F_REPLACE); put on where the old
+ *      had none.
  *   6. What the old programs counted until then is added to the counters.
  * Until 4 nothing the kernel runs has changed: a failure leaves the old
  * version attached as it was, and the command says why. A policy the new

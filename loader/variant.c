@@ -37,7 +37,8 @@
 			return -1;                                                       \
 		bpf_object__for_each_program(p, s->obj)                                  \
 			bpf_program__set_autoload(                                       \
-				p, (p == s->progs.wgks_tc_##name && (progs & KS_PROG_BACKSTOP)) || \
+				p, (p == s->progs.wgks_bs_##name && (progs & KS_PROG_BACKSTOP)) || \
+				   (p == s->progs.wgks_bh_##name && (progs & KS_PROG_HANDOVER)) || \
 				   (p == s->progs.wgks_eg_##name && (progs & KS_PROG_EGRESS)) ||  \
 				   (p == s->progs.wgks_so_##name && (progs & KS_PROG_SOCKOPS)));  \
 		if (reuse && (KS_MAPS(KS_MAP_REUSE) 0)) {                                \
@@ -47,7 +48,8 @@
 		*o = (struct ks_object){ .skel = s, .destroy = destroy_##name,           \
 					 .obj = s->obj, .egress = s->progs.wgks_eg_##name,  \
 					 .sockops = s->progs.wgks_so_##name,             \
-					 .backstop = s->progs.wgks_tc_##name,            \
+					 .backstop = s->progs.wgks_bs_##name,            \
+					 .handover = s->progs.wgks_bh_##name,            \
 					 .maps = maps_##name };                           \
 		return 0;                                                                \
 	}
@@ -93,7 +95,9 @@ const struct variant *variant_by_name(const char *name)
 
 const struct variant *variant_of_prog(const char *prog_name)
 {
-	static const char *const prefixes[] = { "wgks_eg_", "wgks_so_", "wgks_tc_" };
+	/* wgks_tc_: the backstop of versions before tcx, which ended the chain. */
+	static const char *const prefixes[] = { "wgks_eg_", "wgks_so_", "wgks_bs_", "wgks_bh_",
+						"wgks_tc_" };
 
 	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
 		size_t n = strlen(prefixes[i]);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The ways the programs learn a packet's network namespace cookie, one
- * entry each: its name (its programs are wgks_eg_NAME, wgks_so_NAME and
- * wgks_tc_NAME),
- * the first kernel it loads on, and how to open its object. The loader
+ * entry each: its name (its programs are wgks_eg_NAME, wgks_so_NAME,
+ * wgks_bs_NAME and wgks_bh_NAME), the first kernel it loads on, and how to open its object. The loader
  * probes the kernel once and loads the one variant it picks.
  */
 #ifndef WGKS_VARIANT_H
@@ -23,6 +22,7 @@ struct ks_object {
 	struct bpf_program *egress;    /* cgroup_skb/egress: the verdicts */
 	struct bpf_program *sockops;   /* sockops: fail fast */
 	struct bpf_program *backstop;  /* tc: what the cgroup hook never sees */
+	struct bpf_program *handover;  /* tc: the same, ending the chain (backstop.bpf.h) */
 	void (*maps)(void *skel, struct ks_maps *m); /* after the load: the map fds */
 };
 
@@ -36,7 +36,8 @@ struct variant {
 	 * Open its object for it, to load the programs PROGS (KS_PROG_*);
 	 * BTF_PATH for CO-RE (NULL: the kernel's). With REUSE, on those maps (a
 	 * later command that needs one program the kernel holds no more of:
-	 * the backstop, or a sock_ops program whose partner was lost). 0 or -1.
+	 * the backstop, its handover, or a sock_ops program whose partner was
+	 * lost). 0 or -1.
 	 */
 	int (*open)(struct ks_object *o, const char *btf_path, const struct ks_maps *reuse,
 		    unsigned progs);
@@ -46,6 +47,8 @@ struct variant {
 #define KS_PROG_EGRESS (1u << 0)
 #define KS_PROG_SOCKOPS (1u << 1)
 #define KS_PROG_BACKSTOP (1u << 2)
+/* Not among KS_PROG_ALL: loaded only to move a device from clsact to tcx. */
+#define KS_PROG_HANDOVER (1u << 3)
 #define KS_PROG_ALL (KS_PROG_EGRESS | KS_PROG_SOCKOPS | KS_PROG_BACKSTOP)
 
 /* Every variant, best first. */

@@ -15,8 +15,9 @@ Parts (--only picks some): testrun, insitu, sidebyside, sequential, latency.
               also packets a "container" namespace sends through the protected one
   sidebyside  end to end, every filter at once in its own namespace and cgroup,
               one sender taking turns (packets per CPU second, paired ratios);
-              wgks-bpf also without its backstop, and with an empty tc program
-              in its place (clsact, tcx); a flow forwarded into the tunnel
+              wgks-bpf also with its backstop forced onto clsact, without its
+              backstop, and with an empty tc program in its place (clsact, tcx);
+              a flow forwarded into the tunnel; an allowed prefix
   sequential  end to end, one filter after the other, as a user has them
   latency     attach + detach against PostUp + PreDown (hyperfine)
 
@@ -48,22 +49,28 @@ FWMARK = "0x10"
 # The backstop's tc filter (loader/backstop.h), and the empty tc program's beside it.
 TC_HANDLE, TC_PRIO, TC_EMPTY_HANDLE = "0x776b", "1", "0x776c"
 SYSTEMS = ["none", "iptables", "nftables", "wgks-bpf"]
-# Side by side also: wgks-bpf with its backstop's tc filters taken off
-# again (what the backstop adds), and with the empty tc program in the
-# backstop's place (the floor of any tc filter there), the empty program
-# alone (the floor of any cgroup_skb program), and wgks-bpf seen from a
-# namespace without a policy (what it costs everyone else). One namespace
-# each: netfilter rules and tc filters are per namespace.
-# And the empty tc program attached with tcx (BPF_TCX_EGRESS, 6.6+) instead
-# of clsact and cls_bpf: what another way to attach the backstop would cost.
-SIDE = SYSTEMS + ["nobackstop", "emptytc", "emptytcx", "empty", "unmanaged"]
-NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "adefghijv")}
+# Side by side also: wgks-bpf with its backstop forced onto clsact
+# (WGKS_BACKSTOP_HOOK=clsact: the hook it has where the kernel has no tcx,
+# and the one it had on every kernel before), wgks-bpf with its backstop
+# taken off again (what the backstop adds), and with the empty tc program
+# in the backstop's place (the floor of any tc program there), attached
+# with clsact and cls_bpf and with tcx (BPF_TCX_EGRESS, 6.6+), the empty
+# program alone (the floor of any cgroup_skb program), and wgks-bpf seen
+# from a namespace without a policy (what it costs everyone else). One
+# namespace each: netfilter rules and tc programs are per namespace.
+SIDE = SYSTEMS + ["clsact", "nobackstop", "emptytc", "emptytcx", "empty", "unmanaged"]
+NS_SIDE = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "adefxghijv")}
 # Each one's "container", routed by it.
-NS_SIDEC = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "kmnoqrstw")}
-# The cgroup each one's socket is made in (nobackstop and unmanaged share wgks-bpf's).
+NS_SIDEC = {s: "wgkb%s%s" % (letter, TAG) for s, letter in zip(SIDE, "kmnoyqrstw")}
+# The cgroup each one's socket is made in (those that attach wgks-bpf, and
+# unmanaged, share wgks-bpf's).
 CG_SIDE = {s: s for s in SIDE}
-for s in ("unmanaged", "nobackstop", "emptytc", "emptytcx"):
+for s in ("unmanaged", "clsact", "nobackstop", "emptytc", "emptytcx"):
     CG_SIDE[s] = "wgks-bpf"
+# The side-by-side systems that attach wgks-bpf in their namespace.
+SIDE_WGKS = ("wgks-bpf", "clsact", "nobackstop", "emptytc", "emptytcx")
+# The LAN of the side-by-side namespaces (their eth0 leads there), allowed by wgks-bpf.
+SIDE_LAN = "192.168.77.0/24"
 # Allowed paths, side by side: (name, destination, udpturns options, from the container).
 SIDE_PATHS = [
     ("tunnel", "10.201.1.2", [], False),
@@ -71,7 +78,11 @@ SIDE_PATHS = [
     ("local", "127.0.0.1", ["sink"], False),
     # Sent in the container, forwarded by the protected namespace into its tunnel.
     ("forwarded", "10.201.1.2", [], True),
+    # To an allowed prefix: the recipes refuse it (they know no allow-LAN).
+    ("lan", "192.168.77.2", [], False),
 ]
+# Who takes part in which side-by-side path.
+SIDE_OF_PATH = {"lan": [s for s in SIDE if s not in ("iptables", "nftables")]}
 LOCK = "/run/wgks-bpf-e2e.lock"
 RECIPE_RULE = "OUTPUT ! -o {i} -m mark ! --mark {m} -m addrtype ! --dst-type LOCAL -j REJECT"
 NFT_RECIPE = """table inet wgks_bench {{
@@ -154,10 +165,11 @@ class Bench:
 
     # ------------------------------------------------------------ helpers
 
-    def run(self, cmd, ns=None, check=True, capture=True, inp=None):
+    def run(self, cmd, ns=None, check=True, capture=True, inp=None, env=None):
         if ns:
             cmd = ["ip", "netns", "exec", ns] + cmd
-        p = subprocess.run(cmd, input=inp, text=True, capture_output=capture)
+        p = subprocess.run(cmd, input=inp, text=True, capture_output=capture,
+                           env=dict(os.environ, **env) if env else None)
         if check and p.returncode != 0:
             raise RuntimeError("%s: exit %d: %s" % (" ".join(cmd), p.returncode,
                                                    (p.stderr or "").strip()))
@@ -186,9 +198,11 @@ class Bench:
 
     def side_wgks(self, system, *args, check=True):
         """wgks-bpf in SYSTEM's side-by-side namespace, on wgks-bpf's own
-        cgroup. nsenter, not ip netns exec: the cgroup path must stay visible."""
+        cgroup. nsenter, not ip netns exec: the cgroup path must stay visible.
+        The system "clsact" has its backstop forced onto clsact."""
         return self.run(["nsenter", "--net=/run/netns/" + NS_SIDE[system], self.bin] +
-                        list(args) + ["--cgroup", self.side_cgroup("wgks-bpf")], check=check)
+                        list(args) + ["--cgroup", self.side_cgroup("wgks-bpf")], check=check,
+                        env={"WGKS_BACKSTOP_HOOK": "clsact"} if system == "clsact" else None)
 
     # ------------------------------------------------------------ set-up
 
@@ -308,7 +322,7 @@ class Bench:
         for ns in self.namespaces:
             attempt("detach in " + ns, lambda ns=ns: self.wgks(ns, "detach", check=False))
         if self.cgroups:
-            for s in ("nobackstop", "emptytc", "emptytcx", "wgks-bpf"):
+            for s in SIDE_WGKS[::-1]:
                 attempt("detach side by side (%s)" % s,
                         lambda s=s: self.side_wgks(s, "detach", check=False))
         for pid in self.empty_ids:
@@ -401,19 +415,40 @@ class Bench:
         self.filled = True
 
     def tc_programs(self, ns, dev):
-        """{name: id} of the tc egress programs on DEV."""
+        """{name: (id, hook)} of the tc egress programs on DEV: its clsact
+        filters as bpftool shows them, its tcx chain as wgks-bench does
+        (Debian 12's bpftool shows no tcx)."""
         out = self.run(["bpftool", "-j", "net", "show", "dev", dev], ns=ns).stdout
         progs = {}
         for d in json.loads(out):
             for f in d.get("tc", []):
                 if f.get("kind") == "clsact/egress":
                     # bpftool names them "NAME:[ID]".
-                    progs[f["name"].split(":")[0]] = f["id"]
+                    progs[f["name"].split(":")[0]] = (f["id"], "clsact")
+        tcx = self.run([self.tool, "tcx-list", "/run/netns/" + ns, dev], check=False)
+        if tcx.returncode not in (0, 3):  # 3: the kernel has no tcx
+            raise RuntimeError("tcx-list %s %s: %s" % (ns, dev, tcx.stderr.strip()))
+        for line in tcx.stdout.split("\n") if tcx.returncode == 0 else []:
+            if line.strip():
+                pid, name = line.split()
+                progs[name] = (int(pid), "tcx")
         return progs
+
+    def backstop_off(self, ns, devs):
+        """wgks-bpf's backstop off DEVS of NS, by hand (its policy stays): its
+        tcx programs, and the clsact queueing discipline where it has one."""
+        for dev in devs:
+            for name, (pid, hook) in self.tc_programs(ns, dev).items():
+                if name.startswith("wgks_") and hook == "tcx":
+                    self.run([self.tool, "tcx-detach", "/run/netns/" + ns, dev, str(pid)])
+            self.run(["tc", "-n", ns, "qdisc", "del", "dev", dev, "clsact"], check=False)
 
     def attach_wgks_between_empties(self):
         """empty, wgks-bpf, empty: the order in which they run for each packet.
-        At eth0's egress: the empty tc program, then the backstop."""
+        At eth0's egress, the empty tc program and the backstop, attached the
+        same way: with tcx, the backstop first and then the empty program (the
+        backstop stays first of the chain); with clsact, the empty program
+        first (a filter added later at the same priority runs first)."""
         for pid in self.empty_ids:
             self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
         self.empty_ids = []
@@ -421,19 +456,24 @@ class Bench:
         self.wgks(NS_P, "attach", "tun0", "--fwmark", FWMARK)
         self.attach_empty()
         self.wgks_id = self.status()["program"]["id"]
-        self.tc_empty_id = int(self.run([self.tool, "tc-empty-attach", "/run/netns/" + NS_P,
-                                         "eth0"]).stdout.strip())
+        self.backstop_hook = next(n for n in self.status()["namespaces"]
+                                  if n.get("current"))["backstop_hook"]
+        self.tc_empty_id = int(self.run(
+            [self.tool, "tc-empty-attach"] + (["--tcx"] if self.backstop_hook == "tcx" else []) +
+            ["/run/netns/" + NS_P, "eth0"]).stdout.strip())
         progs = self.tc_programs(NS_P, "eth0")
-        ours = [i for n, i in progs.items() if n.startswith("wgks_tc")]
-        if len(ours) != 1 or progs.get("wgksbench_tc") != self.tc_empty_id:
+        ours = [i for n, (i, h) in progs.items() if n.startswith("wgks_bs")]
+        if len(ours) != 1 or progs.get("wgksbench_tc", (0,))[0] != self.tc_empty_id:
             raise RuntimeError("eth0's tc programs are not the backstop and the empty one: %s"
                                % progs)
         self.backstop_id = ours[0]
         # What the backstop covers, and what not (the tunnel, loopback).
         self.result.setdefault("backstop", {})["devices"] = next(
             n for n in self.status()["namespaces"] if n.get("current")).get("backstop", [])
+        self.result["backstop"]["hook"] = self.backstop_hook
         self.result["backstop"]["tun0_filters"] = \
             self.run(["tc", "-n", NS_P, "filter", "show", "dev", "tun0", "egress"]).stdout.strip()
+        self.result["backstop"]["tun0_tcx"] = sorted(self.tc_programs(NS_P, "tun0"))
 
     def insitu(self):
         log("in-situ cost: bpf_stats under a UDP flood, %d x %.1f s per path and configuration"
@@ -452,7 +492,12 @@ class Bench:
                     samples[cfg[0]][p[0]].append(self.insitu_sample(p))
         configs = []
         for cfg in chosen:
-            summary = {name: summarize_insitu(ss) for name, ss in samples[cfg[0]].items()}
+            # Where the backstop drops and runs first (tcx), the empty tc program after it
+            # never runs: its cost is the same on every path, taken from the others there.
+            empties = [x["tc_empty_ns"] for ss in samples[cfg[0]].values() for x in ss
+                       if x["tc_empty_ns"] is not None]
+            tc_empty = statistics.median(empties) if empties else None
+            summary = {name: summarize_insitu(ss, tc_empty) for name, ss in samples[cfg[0]].items()}
             configs.append({"config": cfg[0], "namespaces": cfg[1], "allow_lan": cfg[2],
                             "prefixes": cfg[3], "paths": summary, "samples": samples[cfg[0]]})
             log("  %-26s %s" % (cfg[0], "  ".join("%s %.0f/%.0f ns (%.2fx)" % (
@@ -460,11 +505,17 @@ class Bench:
         self.run([self.tool, "unfill", self.cgroup, "/run/netns/" + NS_P])
         self.filled = False
         self.result["insitu"] = {"order": ["empty (first)", "wgks-bpf", "empty (last)"],
-                                 "tc_order": ["empty tc (eth0)", "backstop (eth0)"],
+                                 "tc_order": ["backstop (eth0)", "empty tc (eth0)"]
+                                 if self.backstop_hook == "tcx" else
+                                 ["empty tc (eth0)", "backstop (eth0)"],
+                                 "tc_hook": self.backstop_hook,
                                  "program": self.status()["program"]["name"], "configs": configs}
         self.run(["nft", "delete", "table", "ip", "wgksbench_mark"], ns=NS_P)
-        self.run(["tc", "-n", NS_P, "filter", "del", "dev", "eth0", "egress", "pref", TC_PRIO,
-                  "handle", TC_EMPTY_HANDLE, "bpf"])
+        if self.backstop_hook == "tcx":
+            self.run([self.tool, "tcx-detach", "/run/netns/" + NS_P, "eth0", str(self.tc_empty_id)])
+        else:
+            self.run(["tc", "-n", NS_P, "filter", "del", "dev", "eth0", "egress", "pref", TC_PRIO,
+                      "handle", TC_EMPTY_HANDLE, "bpf"])
         for pid in self.empty_ids:
             self.run([self.tool, "empty-detach", self.cgroup, str(pid)])
         self.empty_ids = []
@@ -488,7 +539,9 @@ class Bench:
             st = stats[str(pid)]
             s[key + "_ns"] = st["run_time_ns"] / st["run_cnt"] if st["run_cnt"] else None
             s[key + "_cnt"] = st["run_cnt"]
-        if s["tc_empty_cnt"] != s["backstop_cnt"]:
+        # After a backstop on tcx, the empty program runs only for what it passed.
+        if s["tc_empty_cnt"] != s["backstop_cnt"] and not (
+                self.backstop_hook == "tcx" and name == "fwd-blocked" and not s["tc_empty_cnt"]):
             log("  warning: %s: the empty tc program ran %d times, the backstop %d"
                 % (name, s["tc_empty_cnt"], s["backstop_cnt"]))
         want = EXPECT.get(name, name)
@@ -564,48 +617,47 @@ class Bench:
         for t in ("iptables", "ip6tables"):
             self.run([t, "-I"] + RECIPE_RULE.format(i="tun0", m=FWMARK).split(), ns=NS_SIDE["iptables"])
         self.run(["nft", "-f", "-"], ns=NS_SIDE["nftables"], inp=NFT_RECIPE.format(i="tun0", m=FWMARK))
-        self.side_wgks("wgks-bpf", "attach", "tun0", "--fwmark", FWMARK)
-        # The same, less the backstop: its tc filters, and the clsact queueing
-        # disciplines that hold them, taken off by hand.
-        self.side_wgks("nobackstop", "attach", "tun0", "--fwmark", FWMARK)
-        for dev in ("eth0", "eth0p", "ctr0"):
-            self.run(["tc", "-n", NS_SIDE["nobackstop"], "qdisc", "del", "dev", dev, "clsact"])
-        # The same, the empty tc program in the backstop's place.
-        self.side_wgks("emptytc", "attach", "tun0", "--fwmark", FWMARK)
+        devs = ("eth0", "eth0p", "ctr0")
+        for s in SIDE_WGKS:
+            self.side_wgks(s, "attach", "tun0", "--fwmark", FWMARK, "--allow", SIDE_LAN)
+        # nobackstop: less the backstop, taken off by hand (the clsact queueing
+        # disciplines too, where it had them).
+        self.backstop_off(NS_SIDE["nobackstop"], devs)
+        # emptytc, emptytcx: the empty tc program in the backstop's place, with
+        # clsact and cls_bpf, and with tcx.
+        self.backstop_off(NS_SIDE["emptytc"], devs)
         self.run([self.tool, "tc-empty-attach", "/run/netns/" + NS_SIDE["emptytc"], "eth0"])
-        for dev in ("eth0", "eth0p", "ctr0"):
-            self.run(["tc", "-n", NS_SIDE["emptytc"], "filter", "del", "dev", dev, "egress",
-                      "pref", TC_PRIO, "handle", TC_HANDLE, "bpf"])
-        # The same, the empty tc program attached with tcx, no clsact.
-        self.side_wgks("emptytcx", "attach", "tun0", "--fwmark", FWMARK)
-        for dev in ("eth0", "eth0p", "ctr0"):
-            self.run(["tc", "-n", NS_SIDE["emptytcx"], "qdisc", "del", "dev", dev, "clsact"])
+        self.backstop_off(NS_SIDE["emptytcx"], devs)
         self.run([self.tool, "tc-empty-attach", "--tcx", "/run/netns/" + NS_SIDE["emptytcx"],
                   "eth0"])
-        want = {"wgks-bpf": ["wgks_tc"], "emptytc": ["wgksbench_tc"]}
+        hook = "tcx" if self.run([self.tool, "tcx-list", "/run/netns/" + NS_SIDE["none"], "lo"],
+                                 check=False).returncode == 0 else "clsact"
+        want = {"wgks-bpf": [("wgks_bs", hook)], "clsact": [("wgks_bs", "clsact")],
+                "emptytc": [("wgksbench_tc", "clsact")], "emptytcx": [("wgksbench_tc", "tcx")]}
         for s in SIDE:
-            have = sorted(n[:len("wgks_tc")] if n.startswith("wgks_tc") else n
-                          for n in self.tc_programs(NS_SIDE[s], "eth0"))
+            have = sorted((n[:len("wgks_bs")] if n.startswith("wgks_bs") else n, h)
+                          for n, (i, h) in self.tc_programs(NS_SIDE[s], "eth0").items())
             if have != want.get(s, []):
                 raise RuntimeError("side by side, %s: eth0's tc programs: %s" % (s, have))
+        self.result.setdefault("backstop", {})["side_hook"] = hook
         paths = {}
         try:
             for name, dst, opts, forwarded in SIDE_PATHS:
-                paths[name] = self.side_path(dst, opts, forwarded)
+                paths[name] = self.side_path(dst, opts, forwarded, SIDE_OF_PATH.get(name, SIDE))
                 log("  %s: %s" % (name, "  ".join("%s %.3f" % (s, v["ratio_cpu"])
                                                   for s, v in paths[name]["summary"].items())))
         finally:
-            for s in ("nobackstop", "emptytc", "emptytcx", "wgks-bpf"):
+            for s in SIDE_WGKS[::-1]:
                 self.side_wgks(s, "detach")
         self.result["sidebyside"] = {"slice_ms": self.a.slice_ms, "seconds": self.a.side_seconds,
                                      "paths": paths}
 
-    def side_path(self, dst, opts, forwarded):
-        """One path, every system's socket in turn; FORWARDED: the socket is
+    def side_path(self, dst, opts, forwarded, systems):
+        """One path, each of SYSTEMS' sockets in turn; FORWARDED: the socket is
         made in the system's container, which the system's namespace routes for."""
         ns = NS_SIDEC if forwarded else NS_SIDE
         targets = ["%s=/run/netns/%s,%s,%s,9%s" % (s, ns[s], self.side_cgroup(CG_SIDE[s]), dst,
-                                                   "".join("," + o for o in opts)) for s in SIDE]
+                                                   "".join("," + o for o in opts)) for s in systems]
         cmd = [os.path.join(self.a.tools, "udpturns"), "--seconds", str(self.a.side_seconds),
                "--slice-ms", str(self.a.slice_ms)] + targets
         if self.a.cpu is not None:
@@ -615,15 +667,20 @@ class Bench:
         base = t["none"]
         base_ns = 1e9 * base["cpu_seconds"] / base["packets"]
         summary = {}
-        for s in SIDE:
+        for s in systems:
             v = t[s]
             ratios_cpu = [x / y for x, y in zip(v["round_pps_cpu"], base["round_pps_cpu"])]
             ratios = [x / y for x, y in zip(v["round_pps"], base["round_pps"])]
-            vs_ipt = [x / y for x, y in zip(v["round_pps_cpu"], t["iptables"]["round_pps_cpu"])]
+            vs_ipt = [x / y for x, y in zip(v["round_pps_cpu"], t["iptables"]["round_pps_cpu"])] \
+                if "iptables" in t else None
             vs_nob = [x / y for x, y in zip(v["round_pps_cpu"], t["nobackstop"]["round_pps_cpu"])]
+            vs_cls = [x / y for x, y in zip(v["round_pps_cpu"], t["clsact"]["round_pps_cpu"])]
             nob = t["nobackstop"]
             summary[s] = {
-                "vs_iptables": statistics.median(vs_ipt), "vs_iptables_quartiles": quartiles(vs_ipt),
+                # Against wgks-bpf with its backstop on clsact: what the hook changes.
+                "vs_clsact": statistics.median(vs_cls), "vs_clsact_quartiles": quartiles(vs_cls),
+                "vs_iptables": statistics.median(vs_ipt) if vs_ipt else None,
+                "vs_iptables_quartiles": quartiles(vs_ipt) if vs_ipt else None,
                 "pps_cpu": v["packets"] / v["cpu_seconds"], "pps": v["packets"] / v["wall_seconds"],
                 # What the filter adds to each packet, from CPU time per packet.
                 "added_ns": 1e9 * v["cpu_seconds"] / v["packets"] - base_ns,
@@ -636,7 +693,7 @@ class Bench:
                 "ratio": statistics.median(ratios), "ratio_quartiles": quartiles(ratios),
             }
         return {"rounds": out["rounds"], "summary": summary,
-                "raw": {s: {k: v for k, v in t[s].items()} for s in SIDE}}
+                "raw": {s: {k: v for k, v in t[s].items()} for s in systems}}
 
     # ------------------------------------------------------------ 3: attach + detach
 
@@ -732,9 +789,12 @@ def rotate(items, r):
     return items[r:] + items[:r]
 
 
-def summarize_insitu(samples):
+def summarize_insitu(samples, tc_empty=None):
+    """TC_EMPTY: the empty tc program's ns per run, for paths where it never ran."""
     def med(key):
         vals = [s[key] for s in samples if s[key] is not None]
+        if not vals and key == "tc_empty_ns" and tc_empty is not None:
+            return tc_empty
         return statistics.median(vals) if vals else float("nan")
     first, last, wgks = med("empty_first_ns"), med("empty_last_ns"), med("wgks_ns")
     empty = (first + last) / 2
@@ -811,8 +871,9 @@ def machine():
 
 LABELS = {"none": "(a) no filter", "iptables": "(b) iptables + ip6tables recipe",
           "nftables": "(c) nftables twin", "wgks-bpf": "(d) wgks-bpf",
-          "nobackstop": "wgks-bpf without its backstop (tc filters and clsact taken off)",
-          "emptytc": "wgks-bpf, the empty tc program in its backstop's place",
+          "clsact": "wgks-bpf, its backstop on clsact (WGKS_BACKSTOP_HOOK=clsact)",
+          "nobackstop": "wgks-bpf without its backstop (taken off by hand)",
+          "emptytc": "wgks-bpf, the empty tc program in its backstop's place (clsact + cls_bpf)",
           "emptytcx": "wgks-bpf, the empty tc program attached with tcx in its backstop's place",
           "empty": "empty cgroup_skb program (`return 1;`)",
           "unmanaged": "wgks-bpf, seen from a namespace without a policy"}
@@ -885,13 +946,16 @@ def targets(res):
     if side:
         for path, v in side["paths"].items():
             sw = v["summary"]["wgks-bpf"]
-            w, ipt = sw["ratio_cpu"], v["summary"]["iptables"]["ratio_cpu"]
-            if path == "forwarded":
-                out.append(("end to end, a flow forwarded into the tunnel, against no filter",
+            w = sw["ratio_cpu"]
+            if path in ("forwarded", "lan"):
+                out.append(("end to end, %s, against no filter" % (
+                                "a flow forwarded into the tunnel" if path == "forwarded" else
+                                "to an allowed prefix (lan path)"),
                             "%.1f%% of no filter (%+.0f ns a packet); the empty cgroup_skb "
                             "program: %.1f%%" % (100 * w, sw["added_ns"],
                                                  100 * v["summary"]["empty"]["ratio_cpu"]), None))
                 continue
+            ipt = v["summary"]["iptables"]["ratio_cpu"]
             q = sw["vs_iptables_quartiles"]
             out.append(("end to end >= 98%% of no filter (%s path)" % path, "%.1f%%" % (100 * w), w >= 0.98))
             # Above only if it is in most rounds: the lower quartile of the per-round ratio > 1.
@@ -899,14 +963,16 @@ def targets(res):
                         "%.1f%% vs %.1f%%; per round, wgks-bpf / iptables: median %.3f, "
                         "quartiles %.3f – %.3f" % (100 * w, 100 * ipt, sw["vs_iptables"], q[0], q[1]),
                         "yes" if q[0] > 1 else "tie" if q[1] >= 1 else "no"))
-        if "fwmark" in side["paths"]:
-            sw = side["paths"]["fwmark"]["summary"]["wgks-bpf"]
+        for path in ("fwmark", "lan"):
+            if path not in side["paths"]:
+                continue
+            sw = side["paths"][path]["summary"]["wgks-bpf"]
             q = sw["vs_nobackstop_quartiles"]
-            out.append(("backstop end to end: what it adds to a judged packet (fwmark path, "
-                        "wgks-bpf against wgks-bpf without it)",
+            out.append(("backstop end to end: <= +15 ns a packet the cgroup program judged "
+                        "(%s path, wgks-bpf against wgks-bpf without it)" % path,
                         "%+.0f ns a packet; per round, with / without: median %.3f, quartiles "
                         "%.3f – %.3f" % (sw["backstop_ns"], sw["vs_nobackstop"], q[0], q[1]),
-                        None))
+                        sw["backstop_ns"] <= 15))
     lat = res.get("latency")
     if lat:
         c = lat["commands"]
@@ -962,8 +1028,12 @@ def markdown(res):
                 cells.append("%.0f (%.2fx)" % (v["wgks_ns"], v["ratio"]) if v else "–")
             out.append("| %s | %s |" % (PATH_LABELS.get(p, p), " | ".join(cells)))
         out += ["", "**The backstop, in situ**: bpf_stats of the tc program on eth0 (the link "
-                "off the tunnel) during the same floods, next to an empty tc program in the same "
-                "filter chain, run before it. Runs: backstop runs per packet sent. Forwarded "
+                "off the tunnel) during the same floods, next to an empty tc program attached "
+                "the same way (%s), %s. Runs: backstop runs per packet sent. Forwarded " % (
+                    ins.get("tc_hook", "clsact"),
+                    "run after it (the backstop stays first; where it drops, the empty "
+                    "program does not run, and its cost is that of the other paths)"
+                    if ins.get("tc_hook") == "tcx" else "run before it") +
                 "paths: sent in a container namespace that the protected one routes for; the "
                 "cgroup program sees them in the container (no policy there). One namespace "
                 "protected; the allowed-prefix paths with allow-LAN.", "",
@@ -1022,8 +1092,8 @@ def markdown(res):
         for s in SIDE:
             cells = []
             for p in paths:
-                v = side["paths"][p]["summary"][s]
-                cells.append("%.3f | %+.0f" % (v["ratio_cpu"], v["added_ns"]))
+                v = side["paths"][p]["summary"].get(s)
+                cells.append("%.3f | %+.0f" % (v["ratio_cpu"], v["added_ns"]) if v else "– | –")
             out.append("| %s | %s |" % (LABELS[s], " | ".join(cells)))
         out.append("| *no filter, packets/s* | %s |" % " | ".join(
             "%.0f | " % side["paths"][p]["summary"]["none"]["pps_cpu"] for p in paths))
@@ -1034,6 +1104,16 @@ def markdown(res):
                         side["paths"][p]["summary"]["wgks-bpf"]["vs_nobackstop"],
                         *side["paths"][p]["summary"]["wgks-bpf"]["vs_nobackstop_quartiles"])
                     for p in paths) + "."]
+        if "clsact" in side["paths"][paths[0]]["summary"]:
+            out += ["", "What the hook changes (wgks-bpf, its backstop on %s, against the same "
+                    "with its backstop on clsact, paired by round): " % res.get(
+                        "backstop", {}).get("side_hook", "tcx") + "; ".join(
+                        "%s %+.0f ns (ratio %.3f, quartiles %.3f – %.3f)" % (
+                            p, 1e9 / side["paths"][p]["summary"]["clsact"]["pps_cpu"] -
+                            1e9 / side["paths"][p]["summary"]["wgks-bpf"]["pps_cpu"],
+                            side["paths"][p]["summary"]["wgks-bpf"]["vs_clsact"],
+                            *side["paths"][p]["summary"]["wgks-bpf"]["vs_clsact_quartiles"])
+                        for p in paths) + " (positive: saved by tcx)."]
     seq = res.get("sequential")
     if seq:
         n = len(seq["samples"]["none"])

@@ -19,12 +19,11 @@ int wgksbench_empty(struct __sk_buff *skb)
 }
 
 /*
- * Next to the backstop, in the same tc filter chain (clsact egress,
- * cls_bpf direct-action, the backstop's priority): "no verdict", so that
- * the chain goes on to the next filter. Added after the backstop's, it
- * runs first (cls_bpf puts a new filter of a priority at the head of its
- * list), and then the backstop: the backstop returns a verdict, after
- * which no filter runs.
+ * Next to the backstop, on the same device's egress: "no verdict", so that
+ * the chain goes on, as the backstop itself passes. In its clsact filter
+ * chain (cls_bpf direct-action, the backstop's priority), added after the
+ * backstop's filter, it runs first (cls_bpf puts a new filter of a priority
+ * at the head of its list); on tcx, after the backstop, which stays first.
  */
 SEC("tc")
 int wgksbench_tc(struct __sk_buff *skb)

@@ -5,9 +5,14 @@
  *   wgks-bench empty-attach CGROUP        load the empty program, attach it (multi), print its id
  *   wgks-bench empty-detach CGROUP ID     detach it again
  *   wgks-bench tc-empty-attach [--tcx] NETNS_FILE DEV...
- *                                         the empty tc program on each DEV's egress, in the
- *                                         backstop's filter chain, ahead of it; print its id.
- *                                         --tcx: attached with tcx (BPF_TCX_EGRESS) instead
+ *                                         the empty tc program on each DEV's egress, in
+ *                                         a clsact filter at the backstop's priority (the
+ *                                         backstop's chain where it is on clsact, ahead of
+ *                                         it); print its id. --tcx: attached with tcx
+ *                                         (BPF_TCX_EGRESS), last of the chain
+ *   wgks-bench tcx-list NETNS_FILE DEV    DEV's tcx egress chain: "ID NAME" lines
+ *   wgks-bench tcx-detach NETNS_FILE DEV ID
+ *                                         program ID off DEV's tcx egress chain
  *   wgks-bench stats ID... -- CMD...      run CMD with bpf_stats on; print each program's
  *                                         run_cnt and run_time_ns during CMD (one JSON line)
  *   wgks-bench fill CGROUP NETNS_FILE NS PREFIXES
@@ -322,10 +327,13 @@ out:
 
 /*
  * The empty tc program on each DEV's egress in the namespace of
- * NETNS_FILE, as the backstop is attached (clsact, cls_bpf direct-action,
- * priority WGKS_TC_PRIO) with a handle of its own. Added after the
- * backstop's filter, it runs before it (empty.bpf.c). The filters hold it;
- * removing them (tc filter del ... handle 0x776c) or the namespace frees it.
+ * NETNS_FILE, as the backstop is attached where the kernel has no tcx
+ * (clsact, cls_bpf direct-action, priority WGKS_TC_PRIO) with a handle of
+ * its own: added after a backstop's filter, it runs before it
+ * (empty.bpf.c); after a backstop on tcx, after it. --tcx: on the tcx
+ * chain, last (after the backstop, which stays first). The filters, or the
+ * device, hold it; removing them (tc filter del ... handle 0x776c,
+ * tcx-detach) or the namespace frees it.
  */
 static int cmd_tc_empty_attach(int argc, char **argv)
 {
@@ -394,6 +402,74 @@ out:
 		close(self);
 	if (nsfd >= 0)
 		close(nsfd);
+	return ret;
+}
+
+/*
+ * In NETNS_FILE's namespace (this process stays there: it is a one-shot
+ * command), DEV's ifindex. 0, or -1 after err().
+ */
+static int enter_dev(const char *netns_file, const char *dev, int *ifindex)
+{
+	int nsfd = open(netns_file, O_RDONLY | O_CLOEXEC), r = -1;
+
+	if (nsfd < 0 || setns(nsfd, CLONE_NEWNET)) {
+		err("%s: %s", netns_file, strerror(errno));
+	} else {
+		*ifindex = (int)if_nametoindex(dev);
+		r = *ifindex ? 0 : -1;
+		if (r)
+			err("%s: no such device", dev);
+	}
+	if (nsfd >= 0)
+		close(nsfd);
+	return r;
+}
+
+/*
+ * The programs on DEV's tcx egress chain, in the order they run: "ID NAME"
+ * a line (Debian 12's bpftool shows no tcx). Exit 3 if the kernel has none.
+ */
+static int cmd_tcx_list(int argc, char **argv)
+{
+	uint32_t ids[64], cnt = 64, flags = 0;
+	int ifindex;
+
+	if (argc != 2)
+		return 2;
+	if (enter_dev(argv[0], argv[1], &ifindex))
+		return 1;
+	if (bpf_prog_query(ifindex, BENCH_TCX_EGRESS, 0, &flags, ids, &cnt))
+		return errno == ENOENT ? 0 : errno == EINVAL ? 3 : 1;
+	for (uint32_t i = 0; i < cnt && i < 64; i++) {
+		struct bpf_prog_info info = { 0 };
+		uint32_t len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			printf("%u %s\n", ids[i], info.name);
+		if (fd >= 0)
+			close(fd);
+	}
+	return 0;
+}
+
+/* Program ID off DEV's tcx egress chain (wgks-bpf without its backstop, side by side). */
+static int cmd_tcx_detach(int argc, char **argv)
+{
+	int ifindex, fd, ret = 1;
+
+	if (argc != 3)
+		return 2;
+	if (enter_dev(argv[0], argv[1], &ifindex))
+		return 1;
+	fd = bpf_prog_get_fd_by_id((uint32_t)strtoul(argv[2], NULL, 10));
+	if (fd < 0 || bpf_prog_detach2(fd, ifindex, BENCH_TCX_EGRESS))
+		err("%s: cannot detach program %s from tcx: %s", argv[1], argv[2], strerror(errno));
+	else
+		ret = 0;
+	if (fd >= 0)
+		close(fd);
 	return ret;
 }
 
@@ -819,6 +895,8 @@ static const struct {
 	{ "empty-attach", cmd_empty_attach, "CGROUP" },
 	{ "empty-detach", cmd_empty_detach, "CGROUP ID" },
 	{ "tc-empty-attach", cmd_tc_empty_attach, "[--tcx] NETNS_FILE DEV..." },
+	{ "tcx-list", cmd_tcx_list, "NETNS_FILE DEV" },
+	{ "tcx-detach", cmd_tcx_detach, "NETNS_FILE DEV ID" },
 	{ "stats", cmd_stats, "ID... -- CMD..." },
 	{ "fill", cmd_fill, "CGROUP NETNS_FILE NAMESPACES PREFIXES" },
 	{ "unfill", cmd_unfill, "CGROUP NETNS_FILE" },

@@ -69,7 +69,14 @@ static struct pkt icmp6(uint8_t type, uint8_t hoplimit, const char *dst, int hbh
 
 /* ---- running the programs ---- */
 
-#define TC_ACT_UNSPEC (-1) /* the backstop passes: the next filter runs */
+/*
+ * The backstop passes with "no verdict", TC_ACT_UNSPEC (tcx: TCX_NEXT), so
+ * that another's filter or tcx program after it still runs; only its
+ * handover program (wgks_bh_*) passes with TC_ACT_OK (TCX_PASS), which ends
+ * the chain.
+ */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_OK 0
 #define TC_ACT_SHOT 2
 #define NO_COUNT ((enum wgks_reason)-1)
 
@@ -143,27 +150,39 @@ static void expect(struct variant_state *vs, const char *what, struct pkt p, uin
 		fail_msg("%s: mark 0x%x after it, from 0x%x", what, out, mark);
 }
 
-/*
- * The backstop on P, a packet no socket hook judged (INGRESS: forwarded
- * from there): VERDICT, one more under REASON (NO_COUNT: none), the judged
- * bit cleared.
- */
-static void expect_tc(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
-		      uint32_t mark, uint32_t ingress, int verdict, enum wgks_reason reason)
+/* One tc program (FD, called NAME) on P: VERDICT, the count, the judged bit cleared. */
+static void expect_tc_on(struct variant_state *vs, int fd, const char *name, const char *what,
+			 const struct pkt *p, uint32_t ifindex, uint32_t mark, uint32_t ingress,
+			 int verdict, enum wgks_reason reason)
 {
 	struct wgks_counters before, after;
 	uint32_t out;
 	int got;
 
 	counters(vs, &before);
-	got = run_on(vs->st.backstop_fd, &p, ifindex, mark, ingress, &out);
+	got = run_on(fd, p, ifindex, mark, ingress, &out);
 	counters(vs, &after);
 	if (got != verdict)
-		fail_msg("%s: backstop verdict %d, want %d", what, got, verdict);
+		fail_msg("%s: %s verdict %d, want %d", what, name, got, verdict);
 	/* At tc the packet has its link-layer header: so has its length. */
-	counted(what, &before, &after, reason, p.len);
+	counted(what, &before, &after, reason, p->len);
 	if (out != (mark & ~WGKS_JUDGED_MARK))
-		fail_msg("%s: mark 0x%x after the backstop, from 0x%x", what, out, mark);
+		fail_msg("%s: mark 0x%x after the %s, from 0x%x", what, out, name, mark);
+}
+
+/*
+ * The backstop on P, a packet no socket hook judged (INGRESS: forwarded
+ * from there): VERDICT (TC_ACT_UNSPEC to pass, TC_ACT_SHOT), one more under
+ * REASON (NO_COUNT: none), the judged bit cleared. Its handover program
+ * the same, passing with TC_ACT_OK.
+ */
+static void expect_tc(struct variant_state *vs, const char *what, struct pkt p, uint32_t ifindex,
+		      uint32_t mark, uint32_t ingress, int verdict, enum wgks_reason reason)
+{
+	expect_tc_on(vs, vs->st.backstop_fd, "backstop", what, &p, ifindex, mark, ingress, verdict,
+		     reason);
+	expect_tc_on(vs, vs->st.handover_fd, "handover", what, &p, ifindex, mark, ingress,
+		     verdict == TC_ACT_UNSPEC ? TC_ACT_OK : verdict, reason);
 }
 
 /* ---- fixtures ---- */
@@ -241,6 +260,13 @@ static int load(void **state, const char *variant)
 		return -1;
 	}
 checked:
+	/* The handover program too: expect_tc() runs both. */
+	if (ks_handover(&vs->st)) {
+		print_error("variant %s: its handover program did not load\n", variant);
+		ks_close(&vs->st);
+		free(vs);
+		return -1;
+	}
 	assert_int_equal(netns_current_id(&vs->netns), 0);
 	strcpy(pol.rules.tunnels[0].name, "wgkstun");
 	pol.rules.tunnels[0].ifindex = tun_ifindex;

@@ -218,41 +218,6 @@ else
 fi
 check "B (no policy): untouched" udp_send "$NS_B" 10.66.0.2 9
 
-# --- someone else's tc filter after the backstop still runs ---
-# The backstop passes with TC_ACT_UNSPEC: a filter of another tool at a
-# later priority on the same device (shaping, accounting, policy) sees what
-# it passed. A u32 that matches everything and counts in its action's
-# statistics (mirred: a copy to a tun device with no reader, dropped there).
-u32_seen() {
-	in_a tc -s filter show dev eth0 egress pref 2 |
-		awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { for (i = 1; i < NF; i++) if ($(i + 1) == "pkt") n += $i } END { print n + 0 }'
-}
-# send_marked N: N UDP datagrams with the tunnel's fwmark (tun0 is no
-# WireGuard: any socket with its mark passes, judged by the cgroup program).
-send_marked() {
-	in_a python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, 36, 0x20)
-for _ in range(int(sys.argv[1])):
-    s.sendto(b"wgks", ("10.66.0.2", 9))' "$1"
-}
-ip -n "$NS_A" tuntap add mirr0 mode tun
-ip -n "$NS_A" link set mirr0 up
-in_a ip neigh replace 10.66.0.2 lladdr "$(in_a cat /sys/class/net/eth0p/address)" dev eth0 nud permanent
-check "A: eth0 holds the backstop" wgks_backstop_on eth0 "$NS_A"
-in_a tc filter add dev eth0 egress pref 2 protocol all u32 match u32 0 0 action mirred egress mirror dev mirr0
-seen0=$(u32_seen)
-send_marked 50
-seen=$(($(u32_seen) - seen0))
-# With TC_ACT_OK (before) the chain ended at the backstop: 0 of 50.
-if ((seen >= 50)); then
-	ok "another's filter after the backstop sees what it passed ($seen of 50 judged packets)"
-else
-	not_ok "another's filter after the backstop saw $seen of 50 judged packets"
-fi
-in_a tc filter del dev eth0 egress pref 2
-ip -n "$NS_A" link del mirr0
-
 # --- status --json: every field of the schema (README), with its type ---
 if in_a "$BIN" status --json | python3 -c '
 import json, sys
@@ -267,9 +232,10 @@ ns = [n for n in d["namespaces"] if n["current"]][0]
 assert ns["netns"] == d["this_netns"] and d["protected"] is True
 for k, t in {"lockdown": bool, "tunnels": list, "endpoints": list, "allowed": list, "counters": dict}.items():
     assert isinstance(ns[k], t), k
-for k, t in {"backstop": list, "lockdown": bool}.items():
+for k, t in {"backstop": list, "backstop_hook": str, "lockdown": bool}.items():
     assert isinstance(ns[k], t), k
 assert all(isinstance(dev, str) for dev in ns["backstop"])
+assert ns["backstop_hook"] in ("tcx", "clsact")
 assert set(ns["tunnels"][0]) == {"name", "ifindex", "fwmark", "wireguard", "listen_port",
                                  "wireguard_sockets"}
 assert set(ns["counters"]) == {"tunnel", "fwmark", "local", "link", "endpoint", "lan", "blocked",
@@ -305,6 +271,111 @@ else
 fi
 check_exit "lockdown off in A" 0 "" in_a "$BIN" lockdown off
 check_clean "lockdown off, no tunnel"
+
+# --- the backstop: tcx where the kernel has it, first of the chain; others' filters still run ---
+# (README, "The backstop"). tcx.py asks the kernel, not wgks-bpf.
+tcx_progs() { in_a python3 "$WGKS_TCX_PY" "$1"; }
+first_tcx() { tcx_progs "$1" | awk 'NR == 1 { print $2 }'; }
+ns_field() {
+	in_a "$BIN" status --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print([n for n in d["namespaces"] if n["current"]][0][sys.argv[1]])' "$1"
+}
+# send_marked N: N UDP datagrams from A to 10.66.0.2 with the tunnel's fwmark
+# (tun0 is no WireGuard: any socket with its mark passes, judged).
+send_marked() {
+	in_a python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, 36, 0x20)
+for _ in range(int(sys.argv[1])):
+    s.sendto(b"wgks", ("10.66.0.2", 9))' "$1"
+}
+# Packets the u32 filter of "someone else" (pref 2 on eth0) has seen.
+u32_seen() {
+	in_a tc -s filter show dev eth0 egress pref 2 |
+		awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { for (i = 1; i < NF; i++) if ($(i + 1) == "pkt") n += $i } END { print n + 0 }'
+}
+rc=0; in_a python3 "$WGKS_TCX_PY" lo >/dev/null || rc=$?
+case $rc in 0) want_hook=tcx ;; 3) want_hook=clsact ;; *) want_hook="? (tcx.py: exit $rc)" ;; esac
+check_exit "attach A (fwmark 0x20, eth0 holds the backstop)" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
+hook=$(ns_field backstop_hook)
+if [ "$hook" = "$want_hook" ]; then ok "status: the backstop is on $hook (this kernel: $want_hook)"; else not_ok "status: the backstop is on $hook, want $want_hook"; fi
+filters=$(in_a tc filter show dev eth0 egress)
+if [ "$want_hook" = tcx ]; then
+	if [[ "$(first_tcx eth0)" == wgks_bs_* ]]; then ok "tcx: wgks_bs_* first on eth0"; else not_ok "tcx: eth0's chain is: $(tcx_progs eth0)"; fi
+	if [[ "$filters" != *wgks_* ]]; then ok "tcx: no clsact filter of ours on eth0"; else not_ok "tcx: a clsact filter too: $filters"; fi
+else
+	if [[ "$filters" == *wgks_bs_* ]]; then ok "clsact: our filter on eth0"; else not_ok "clsact: eth0 has: $filters"; fi
+fi
+# Someone else's filter after ours: a u32 that matches everything and
+# counts, in its action's statistics (mirred, which kernels without act_gact
+# have too: a copy to a tun device with no reader, dropped there).
+ip -n "$NS_A" tuntap add mirr0 mode tun
+ip -n "$NS_A" link set mirr0 up
+in_a tc qdisc show dev eth0 | grep -q clsact || in_a tc qdisc add dev eth0 clsact
+in_a tc filter add dev eth0 egress pref 2 protocol all u32 match u32 0 0 action mirred egress mirror dev mirr0
+in_a ip neigh replace 10.66.0.2 lladdr "$(in_a cat /sys/class/net/eth0p/address)" dev eth0 nud permanent
+seen0=$(u32_seen)
+send_marked 50
+seen=$(($(u32_seen) - seen0))
+# Before: the backstop's TC_ACT_OK ended the chain, and the u32 saw none of them.
+if ((seen >= 50)); then
+	ok "another's filter after the backstop sees what it passed ($seen of 50 judged packets)"
+else
+	not_ok "another's filter after the backstop saw $seen of 50 judged packets"
+fi
+if [ "$want_hook" = tcx ]; then
+	# Someone else's program first of the tcx chain: the next command puts ours before it.
+	other=$(in_a python3 "$WGKS_TCX_PY" attach-first eth0)
+	if [ "$(first_tcx eth0)" = other_next ]; then ok "another's tcx program put first (id $other)"; else not_ok "another's tcx program not first: $(tcx_progs eth0)"; fi
+	check_exit "sync" 0 "" in_a "$BIN" sync
+	order=$(tcx_progs eth0 | awk '{ print $2 }' | xargs)
+	if [[ "$order" == "wgks_bs_"*" other_next" ]]; then ok "sync: ours first again, the other after it ($order)"; else not_ok "sync: eth0's tcx chain is $order"; fi
+	# clsact and tcx, back and forth, under a flood of what only the cgroup
+	# program passes: root's WireGuard handshake initiations (row 9). A
+	# moment with our filter running after our tcx program, which cleared
+	# the judged bit, would drop some as the kernel's (the handover).
+	in_a python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+init = bytes([1, 0, 0, 0]) + bytes(144)
+end = time.time() + 4
+while time.time() < end:
+    s.sendto(init, ("10.66.0.2", 51820))' >/dev/null 2>&1 </dev/null 9>&- &
+	flood=$!
+	sleep 0.3
+	k0=$(in_a "$BIN" status --json | grep -o '"kernel":{"packets":[0-9]*' | grep -o '[0-9]*$')
+	h0=$(in_a "$BIN" status --json | grep -o '"handshake":{"packets":[0-9]*' | grep -o '[0-9]*$')
+	moves=0
+	for _ in $(seq 8); do
+		WGKS_BACKSTOP_HOOK=clsact in_a "$BIN" sync 2>/dev/null && [[ "$(in_a tc filter show dev eth0 egress)" == *wgks_bs_* ]] &&
+			[[ "$(tcx_progs eth0)" != *wgks_* ]] && moves=$((moves + 1))
+		in_a "$BIN" sync 2>/dev/null && [[ "$(first_tcx eth0)" == wgks_bs_* ]] &&
+			[[ "$(in_a tc filter show dev eth0 egress)" != *wgks_* ]] && moves=$((moves + 1))
+	done
+	wait "$flood" 2>/dev/null || true
+	k=$(($(in_a "$BIN" status --json | grep -o '"kernel":{"packets":[0-9]*' | grep -o '[0-9]*$') - k0))
+	h=$(($(in_a "$BIN" status --json | grep -o '"handshake":{"packets":[0-9]*' | grep -o '[0-9]*$') - h0))
+	if ((moves == 16)); then ok "16 moves between clsact and tcx, each complete"; else not_ok "$moves of 16 moves complete"; fi
+	if ((h > 1000 && k == 0)); then
+		ok "none of $h handshake initiations dropped at the backstop while it moved"
+	else
+		not_ok "$k of $h handshake initiations dropped at the backstop while it moved"
+	fi
+	if [ "$(tcx_progs eth0 | awk '{ print $2 }' | xargs)" = "$order" ]; then ok "afterwards: $order"; else not_ok "afterwards eth0's tcx chain is $(tcx_progs eth0 | xargs)"; fi
+fi
+in_a tc filter del dev eth0 egress pref 2
+ip -n "$NS_A" link del mirr0
+check_exit "detach A" 0 "" in_a "$BIN" detach
+if [ "$want_hook" = tcx ]; then
+	if [ "$(tcx_progs eth0 | awk '{ print $2 }' | xargs)" = other_next ]; then
+		ok "detach: ours off eth0's tcx chain, the other's stays"
+	else
+		not_ok "detach: eth0's tcx chain is $(tcx_progs eth0 | xargs)"
+	fi
+fi
+if [[ "$(in_a tc filter show dev eth0 egress)" != *wgks_* ]]; then ok "detach: no clsact filter of ours"; else not_ok "detach: eth0 has $(in_a tc filter show dev eth0 egress)"; fi
+check_clean "detach after the backstop's moves"
 
 # --- two tunnels, one detached: the other stays protected ---
 ip -n "$NS_A" tuntap add tun1 mode tun

@@ -3,7 +3,8 @@
 #
 # The leftovers check (tests/e2e/leftovers.sh) must fail, by name, on each
 # kind of real leftover, and pass once it is gone: a program left attached,
-# a map a process holds open, a pin, a process still running, a namespace.
+# a backstop left on a device (tcx, and a clsact filter), a map a process
+# holds open, a pin, a process still running, a namespace.
 # Each is left here on purpose, in a throwaway namespace, then removed.
 # And tests/e2e/reap.sh must remove what a run cut short left, by name, but
 # never a kill switch that protects a namespace no suite made.
@@ -55,13 +56,39 @@ map_id() { bpftool map show name "$1" 2>/dev/null | awk -F: 'NR == 1 { print $1 
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip -n "$NS" tuntap add tun0 mode tun
-ip -n "$NS" link set tun0 up
+ip -n "$NS" link add eth0 type veth peer name eth0p
+for dev in tun0 eth0 eth0p; do ip -n "$NS" link set "$dev" up; done
 
 check_noted "clean at the start" leftovers 0 ""
 
 # A program left attached.
 ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
 check_noted "a program left attached fails, by name" leftovers 1 "program attached: wgks_eg_"
+
+# A backstop left on the devices, the cgroup's programs detached by hand:
+# on tcx where the kernel has it, and as a clsact filter.
+cgroup2_root() { awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts; }
+detach_cgroup_by_hand() {
+	local root id hook
+	root=$(cgroup2_root)
+	bpftool cgroup show "$root" 2>/dev/null | awk '$NF ~ /^wgks_/ { print $2 " " $1 }' |
+		while read -r hook id; do
+			hook=${hook#cgroup_}
+			bpftool cgroup detach "$root" "${hook#inet_}" id "$id"
+		done
+}
+hooks=(clsact)
+ip netns exec "$NS" "$PY" "$WGKS_TCX_PY" lo >/dev/null 2>&1 && hooks=(tcx clsact)
+ip netns exec "$NS" "$BIN" detach 2>/dev/null
+for hook in "${hooks[@]}"; do
+	WGKS_BACKSTOP_HOOK=$hook ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
+	detach_cgroup_by_hand
+	want="eth0: wgks_bs_"
+	check "a backstop left on a device ($hook) fails, by name" leftovers 1 "backstop on $want"
+	ip netns exec "$NS" "$BIN" detach 2>/dev/null
+	check "detach takes the lone backstop off ($hook): passes" leftovers 0 ""
+done
+ip netns exec "$NS" "$BIN" attach tun0 --fwmark 0x10 2>/dev/null
 
 # A map a process holds open: no waiting cures that.
 id=$(map_id wgks_policy)

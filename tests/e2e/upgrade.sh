@@ -13,6 +13,10 @@
 #     two fields of the policy swapped (`make TEST_LAYOUT=swapped`: every
 #     size the same, only the maps' BTF tells). Then wg-quick down and up
 #     with the new binary, and detach --all leaves nothing.
+#   - The build before tcx (commit cf1a6c8: the same maps, its backstop a
+#     clsact filter that ends the chain): this one moves the backstop to
+#     tcx (Linux 6.6+) under the flood, through the handover program, and
+#     the other's wgks_tc_* program is not reused.
 #   - An older build whose layout cannot be carried (TEST_LAYOUT=renamed:
 #     the field fwmark is called mark): the takeover is refused, the old
 #     programs stay and keep blocking, status still shows them, and
@@ -37,6 +41,8 @@ NEW=${1:?usage: upgrade.sh /path/to/wgks-bpf}
 SRC=$(cd "$HERE/../.." && pwd)
 ROOT=$(cd "$(dirname "$NEW")" && pwd)
 RELEASE=d9b4260
+PRE_TCX=cf1a6c8  # the last build with the backstop on clsact on every kernel
+
 FLOOD="$HERE/lib/flood.py"
 FLOOD_PORT=7100
 FLOOD_RATE=500  # datagrams a second, per flow
@@ -121,12 +127,14 @@ build_old() {
 	local dir=$TMP/$1
 	mkdir -p "$dir"
 	case $1 in
-	release)
-		if ! git -C "$SRC" cat-file -e "$RELEASE^{commit}" 2>/dev/null; then
-			WHY="commit $RELEASE (the previous release) is not in this clone's history"
+	release | pre-tcx)
+		local commit=$RELEASE
+		[[ $1 == release ]] || commit=$PRE_TCX
+		if ! git -C "$SRC" cat-file -e "$commit^{commit}" 2>/dev/null; then
+			WHY="commit $commit is not in this clone's history"
 			return 1
 		fi
-		git -C "$SRC" archive "$RELEASE" | tar -x -C "$dir"
+		git -C "$SRC" archive "$commit" | tar -x -C "$dir"
 		make -C "$dir" -j2 wgks-bpf >"$dir.log" 2>&1 || { WHY="it did not build: $(tail -3 "$dir.log")"; return 1; }
 		;;
 	swapped | renamed)
@@ -260,6 +268,54 @@ takeover() {
 	reset_counters
 	drop_client c
 	drop_client d
+}
+
+# Client ID's backstop on its veth: "HOOK NAME" for each program of ours there.
+backstop_of() {
+	local ns=${CL_NS[$1]} dev=${CL_VETH[$1]}
+	ip netns exec "$ns" tc filter show dev "$dev" egress | grep -o ' wgks_[a-z_]*' |
+		sed 's/^ /clsact /' | sort -u
+	ip netns exec "$ns" python3 "$WGKS_TCX_PY" "$dev" | awk '$2 ~ /^wgks_/ { print "tcx " $2 }'
+}
+# backstop_is ID PATTERN: all of client ID's backstop, as one line, matches PATTERN.
+backstop_is() {
+	local have
+	have=$(backstop_of "$1" | xargs)
+	echo "$have"
+	# shellcheck disable=SC2053 # PATTERN is a glob
+	[[ "$have" == $2 ]]
+}
+
+# backstop_moves OLD: OLD put the backstop on as clsact filters (wgks_tc_*,
+# passing with TC_ACT_OK); this version, on the same maps, moves it to tcx
+# under a flood whose WireGuard packets cross it (judged, by the fwmark).
+backstop_moves() {
+	local old=$1
+	note "---- $old's clsact filters move to tcx"
+	install_as "$TMP/$old/wgks-bpf"
+	new_client c
+	ATTACH_OPTS=--allow-lan write_conf c wgks
+	check "$old: wg-quick up ${CL_WG[c]}" wg_quick c up
+	check "$old: its backstop is a clsact filter" backstop_is c "clsact wgks_tc_*"
+	check "$old: c's tunnel works" ping_ok "$NS_C" 10.78.0.1
+	reset_counters
+	start_flood c
+	sleep 2
+	install_as "$NEW"
+	check "$old -> new: sync in c" ip netns exec "$NS_C" "$WGKS" sync
+	wait_flood
+	check "$old -> new: c's flood held (UDP off the tunnel refused, through it flowing)" flood_held c
+	check "$old -> new: nothing reached the far side off the tunnel" no_leaks c
+	check "$old -> new: the backstop is this version's, on tcx, no clsact filter" \
+		backstop_is c "tcx wgks_bs_*"
+	check "$old -> new: status says tcx" status_has c "ns['backstop_hook'] == 'tcx'"
+	check "$old -> new: the same programs on the cgroup (same maps: nothing taken over)" one_pair
+	check "$old -> new: c: the LAN still passes (allow-LAN kept)" ping_ok "$NS_C" "10.${CL_NET[c]}.0.1"
+	check "$old -> new: wg-quick down c" wg_quick c down
+	check "$old -> new: detach --all" "$WGKS" detach --all
+	check "$old -> new: nothing left" wgks_all_gone
+	reset_counters
+	drop_client c
 }
 
 # refused OLD: a layout this version cannot carry (TEST_LAYOUT=renamed).
@@ -411,7 +467,10 @@ main() {
 	e2e_tmp
 	mkdir -p "$TMP/sbin"
 	WGKS=$TMP/sbin/wgks-bpf
-	for old in release swapped renamed; do
+	local olds=(release swapped renamed)
+	# Where the kernel has tcx, the move of the backstop from clsact to tcx.
+	python3 "$WGKS_TCX_PY" lo >/dev/null 2>&1 && olds+=(pre-tcx)
+	for old in "${olds[@]}"; do
 		if build_old "$old"; then
 			built+=("$old")
 			note "built $old: $("$TMP/$old/wgks-bpf" --version)"
@@ -427,9 +486,13 @@ main() {
 	# fails one check fails the next ones too: all are shown), and leaves
 	# nothing for the next.
 	for old in "${built[@]}"; do
-		if [[ "$old" == renamed ]]; then scenario not_taken "$old"; else scenario takeover "$old"; fi
+		case $old in
+		renamed) scenario not_taken "$old" ;;
+		pre-tcx) scenario backstop_moves "$old" ;;
+		*) scenario takeover "$old" ;;
+		esac
 	done
-	for old in "${built[@]}"; do scenario lockdown_handoff "$old"; done
+	for old in "${built[@]}"; do [[ $old == pre-tcx ]] || scenario lockdown_handoff "$old"; done
 	scenario orphans
 	scenario uninstall
 	check "at the end: nothing left" wgks_all_gone

@@ -73,6 +73,7 @@ WG_PORT=51820
 FWMARK=51820            # what wg-quick sets for AllowedIPs = 0.0.0.0/0
 OTHER_MARK=0x1234       # a mark WireGuard never puts on its packets
 TCP_PORT=7001 UDP_PORT=7002   # G's echo servers (the probes' TCP_PORT, UDP_PORT)
+KNOCK_PORT=7009         # closed on the client
 
 TMP=$(mktemp -d /tmp/wgks-kernels.XXXXXX)
 NAMESPACES=()
@@ -124,6 +125,14 @@ expected_variant() {
 	elif ((major == 6 && minor >= 2)); then echo kctx
 	else echo probe
 	fi
+}
+
+# The hook the backstop should be held by here (README: tcx from 6.6).
+expected_hook() {
+	local major minor
+	IFS=. read -r major minor _ <<<"$(uname -r)"
+	minor=${minor%%[!0-9]*}
+	if ((major > 6 || (major == 6 && minor >= 6))); then echo tcx; else echo clsact; fi
 }
 
 # variant_supported V: should this kernel load variant V?
@@ -482,6 +491,45 @@ check_wg_hook_nofwmark() {
 	wgks_c attach "$WGC" 2>&1 | sed 's/^/# /'
 }
 
+# The backstop: the hook that holds it on this kernel, and that it drops
+# there what no socket hook sees. A LAN host's SYN to a closed port over
+# IPv6: the client's kernel answers with a RST that has no full socket, so
+# only the backstop on the client's veth can stop it.
+hook_is() {
+	local hook filters
+	hook=$(json_field "$(status_c)" backstop_hook || echo none)
+	filters=$(in_c tc filter show dev "$VETH_C" egress)
+	echo "status: backstop_hook $hook; tc filter show dev $VETH_C egress: ${filters:-nothing}"
+	[[ "$hook" == "$1" ]] || return 1
+	# A clsact filter of ours exactly where clsact is the hook.
+	if [[ "$1" == clsact ]]; then [[ "$filters" == *wgks_bs_* ]]; else [[ "$filters" != *wgks_* ]]; fi
+}
+knock_unanswered() {
+	local rc=0
+	# bash's /dev/tcp: a RST fails at once (refused), no answer hangs until
+	# the timeout (coreutils exits 124, busybox 143: killed by SIGTERM).
+	# shellcheck disable=SC2016 # the inner bash expands its own $0 and $1
+	in_g timeout 3 bash -c ': 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>"$TMP/knock.err" || rc=$?
+	echo "connect from G to $1:$2: exit $rc $(tr '\n' ' ' <"$TMP/knock.err")"
+	((rc == 124 || rc == 143))
+}
+kernel_counted_since() {
+	local n
+	n=$(status_packets "$(status_c)" kernel)
+	echo "dropped at the backstop (kernel): $((n - $1))"
+	((n > $1))
+}
+check_backstop() {
+	local want k0
+	want=$(expected_hook)
+	check "the backstop is held by $want ($(uname -r))" hook_is "$want"
+	k0=$(status_packets "$(status_c)" kernel)
+	check "G: TCP to [fd77::2]:$KNOCK_PORT (closed) draws no RST" knock_unanswered fd77::2 $KNOCK_PORT
+	check "the client's RST was dropped at the backstop (counted kernel)" kernel_counted_since "$k0"
+	check "zero leaks at the gateway" no_leaks
+	row_result backstop-hook "$want: blocks the kernel's IPv6 RST to a LAN host"
+}
+
 check_deleted() {
 	check "ip link del $WGC (no PreDown, no detach)" in_c ip link del "$WGC"
 	check_fails "ping 198.18.0.1 (now via the LAN default route)" ping_once "$NS_C" 198.18.0.1
@@ -566,7 +614,7 @@ main() {
 	add_ns "$NS_C"
 	if ! pick_wg_impl; then
 		for check in e2e-setup variant wg-hook-fwmark-on tunnel-passes off-tunnel-blocked \
-			wg-hook-fwmark-off deleted-stays-blocked detach-cleans-up attach-detach-time; do
+			backstop-hook wg-hook-fwmark-off deleted-stays-blocked detach-cleans-up attach-detach-time; do
 			result "$check" fail "no WireGuard: neither the kernel module nor wireguard-go"
 		done
 		return
@@ -591,6 +639,7 @@ main() {
 	measure_wg_hook wg-hook-fwmark-on "wg fwmark $FWMARK, policy mark $FWMARK"
 	check_tunnel
 	check_blocked
+	check_backstop
 	check_wg_hook_nofwmark
 	check_deleted
 	check_detach

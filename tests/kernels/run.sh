@@ -13,7 +13,7 @@
 #   2. Pack the user space: busybox-static (downloaded from Debian's archive,
 #      not installed) for the shell and small tools, and the host's own
 #      Debian binaries with their shared libraries (ldd) for the rest: bash,
-#      ip, wg, nft, ping, socat, setarch, bpftool, and the freshly built
+#      ip, tc, wg, nft, ping, socat, setarch, bpftool, and the freshly built
 #      wgks-bpf, verdict tests and failfast probe; checks.sh goes with the
 #      test library (tests/lib), laid out as in the tree. An initramfs this
 #      way is ~20 MB, built in about 2 s and unpacked by the kernel in a
@@ -66,7 +66,7 @@ E2E_LOCK=/run/wgks-bpf-e2e.lock
 # Rows of the table, in the order the checks run. boot and modules are the
 # guest's own (/init); the rest come from checks.sh.
 CHECKS=(boot modules verdict refuse-old-or-no-btf e2e-setup variant wg-hook-fwmark-on
-	tunnel-passes off-tunnel-blocked wg-hook-fwmark-off deleted-stays-blocked
+	tunnel-passes off-tunnel-blocked backstop-hook wg-hook-fwmark-off deleted-stays-blocked
 	detach-cleans-up attach-detach-time)
 # Modules the guests load (with what they depend on); the last four for the
 # iptables recipe, which iptables-nft writes as nft fib and reject rules.
@@ -196,7 +196,7 @@ build_userspace() {
 	mkdir -p "$root/var"; ln -s ../run "$root/var/run"
 	# The kernel opens /dev/console for init before anything is mounted.
 	mknod -m 0600 "$root/dev/console" c 5 1
-	for tool in bash ip wg nft ping socat setarch bpftool; do
+	for tool in bash ip tc wg nft ping socat setarch bpftool; do
 		path=$(command -v "$tool") || die "$tool not found on the host (make deps installs it)"
 		copy_bin "$root" "$(readlink -f "$path")" "$(guest_path "$path")"
 	done
@@ -326,7 +326,7 @@ print_table() {
 			:modules) [[ $col == host ]] || echo "  MISSING modules: no result (console above)" ;;
 			:*) echo "  MISSING $check: no result: the run stopped early (console above)" ;;
 			fail:*) echo "  FAILED $check: ${DETAIL[$col,$check]}" ;;
-			pass:verdict | pass:variant | pass:e2e-setup | pass:off-tunnel-blocked | pass:wg-hook-* | pass:attach-detach-time)
+			pass:verdict | pass:variant | pass:e2e-setup | pass:off-tunnel-blocked | pass:backstop-hook | pass:wg-hook-* | pass:attach-detach-time)
 				echo "  $check: ${DETAIL[$col,$check]}" ;;
 			esac
 		done

@@ -57,12 +57,43 @@ wgks_pins() {
 	echo /sys/fs/bpf/wgks*
 }
 
-# wgks_backstop_on DEV [NS]: status 0 if our backstop (a wgks_tc_* filter)
-# is on DEV's egress, in network namespace NS or this one; prints it.
+# tcx.py: a device's tcx chain as the kernel has it (Debian 12's bpftool,
+# 7.1, shows no tcx). Needs python3; where there is none (the guests), only
+# clsact filters are seen.
+WGKS_TCX_PY=$(dirname "${BASH_SOURCE[0]}")/tcx.py
+
+# wgks_backstop_on DEV [NS]: status 0 if our backstop (a wgks_bs_* program,
+# or an older version's wgks_tc_*, or the handover wgks_bh_*) is on DEV's
+# egress, in network namespace NS or this one: a clsact filter, or on the
+# device's tcx chain. Prints it.
 wgks_backstop_on() {
-	local in_ns=()
+	local in_ns=() found=1
 	[[ -z "${2:-}" ]] || in_ns=(ip netns exec "$2")
-	"${in_ns[@]}" tc filter show dev "$1" egress 2>/dev/null | grep ' wgks_tc_'
+	"${in_ns[@]}" tc filter show dev "$1" egress 2>/dev/null | grep -E ' wgks_(bs|bh|tc)_' && found=0
+	if command -v python3 >/dev/null; then
+		"${in_ns[@]}" python3 "$WGKS_TCX_PY" "$1" 2>/dev/null |
+			awk '$2 ~ /^wgks_/ { print "tcx " $2 " (id " $1 ")"; f = 1 } END { exit !f }' && found=0
+	fi
+	return $found
+}
+
+# wgks_backstops: every backstop program of ours a device holds, in this
+# namespace and every named one: "DEV: NAME (id ID, HOOK[, in NS])" each.
+# Clsact filters as bpftool shows them, tcx chains through tcx.py.
+wgks_backstops() {
+	local ns where in_ns
+	for ns in "" $(ip netns list 2>/dev/null | awk '{ print $1 }'); do
+		in_ns=() where=""
+		[[ -z "$ns" ]] || { in_ns=(ip netns exec "$ns"); where=", in $ns"; }
+		"${in_ns[@]}" bpftool -j net 2>/dev/null | python3 -c '
+import json, sys
+for d in json.loads(sys.stdin.read() or "[]"):
+    for f in d.get("tc", []):
+        if f.get("name", "").startswith("wgks_"):
+            print("%s: %s (id %s, %s%s)" % (f["devname"], f["name"].split(":")[0], f["id"], f["kind"], sys.argv[1]))' "$where"
+		"${in_ns[@]}" python3 "$WGKS_TCX_PY" --all 2>/dev/null |
+			awk -v w="$where" '$3 ~ /^wgks_/ { print $1 ": " $3 " (id " $2 ", tcx/egress" w ")" }'
+	done
 }
 
 # wgks_prog_freed ID: program ID is gone, and so its maps. Detaching does

@@ -7,6 +7,8 @@
 #
 # A real leftover fails at once, by name, because no waiting cures it:
 #   - a wgks program attached to the root cgroup, or any bpf_link of ours;
+#   - a backstop program of ours on a device, in this namespace or a named
+#     one (`ip netns`): a clsact filter, or on the device's tcx chain;
 #   - a pin under /sys/fs/bpf/wgks*;
 #   - a wgks program or map that some process holds open (an fd whose
 #     /proc/PID/fdinfo names its id): the process is named;
@@ -56,6 +58,9 @@ wgks_real_leftovers() {
 	while read -r line; do
 		[[ -n "$line" ]] && { echo "bpf_link: $line"; found=1; }
 	done < <(wgks_links)
+	while read -r line; do
+		[[ -n "$line" ]] && { echo "backstop on $line"; found=1; }
+	done < <(wgks_backstops)
 	if line=$(wgks_pins); then
 		echo "pins: $line"
 		found=1
