@@ -67,16 +67,25 @@ static bool wants_backstop(const struct link_info *li, const struct wgks_rules *
 /*
  * Whether this kernel has tcx: asked once, changing nothing. A kernel
  * without it does not know the attach type (EINVAL); one with it answers
- * for loopback, which every namespace has (ENOENT: no program there).
+ * for loopback, which every namespace has (ENOENT: no program there). Any
+ * other answer (EPERM, ENOMEM) says nothing either way: not kept, and the
+ * command fails rather than guess a hook and miss a backstop on the other.
+ * 1, 0, or -1 after err().
  */
-static bool kernel_has_tcx(void)
+static int kernel_has_tcx(void)
 {
 	static int has = -1;
 	uint32_t flags = 0, cnt = 0;
 
-	if (has < 0)
-		has = bpf_prog_query(LOOPBACK_IFINDEX, WGKS_TCX_EGRESS, 0, &flags, NULL, &cnt) == 0 ||
-		      errno == ENOENT;
+	if (has >= 0)
+		return has;
+	if (bpf_prog_query(LOOPBACK_IFINDEX, WGKS_TCX_EGRESS, 0, &flags, NULL, &cnt) == 0 ||
+	    errno == ENOENT)
+		has = 1;
+	else if (errno == EINVAL)
+		has = 0;
+	else
+		err("cannot tell whether this kernel has tcx: %s", strerror(errno));
 	return has;
 }
 
@@ -84,8 +93,11 @@ int backstop_hook(void)
 {
 	const char *forced = getenv("WGKS_BACKSTOP_HOOK");
 
-	if (!forced || !*forced)
-		return kernel_has_tcx() ? BACKSTOP_TCX : BACKSTOP_CLSACT;
+	if (!forced || !*forced) {
+		int tcx = kernel_has_tcx();
+
+		return tcx < 0 ? -1 : tcx ? BACKSTOP_TCX : BACKSTOP_CLSACT;
+	}
 	if (!strcmp(forced, "tcx"))
 		return BACKSTOP_TCX;
 	if (!strcmp(forced, "clsact"))
@@ -117,24 +129,37 @@ static bool is_ours(uint32_t id)
 	return ours;
 }
 
-/* Our filter's program on IFINDEX's clsact egress; 0 if it has none. */
-static uint32_t clsact_filter(uint32_t ifindex)
+/*
+ * Our filter's program on LI's clsact egress into *ID; 0 if it has none
+ * (no clsact, no filter of ours, or the device went). 0, or -1 after err():
+ * another error must not read as "none", or a second backstop would go on
+ * beside the one there.
+ */
+static int clsact_filter(const struct link_info *li, uint32_t *id)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)li->ifindex, .attach_point = BPF_TC_EGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WGKS_TC_HANDLE, .priority = WGKS_TC_PRIO);
+	int e = bpf_tc_query(&hook, &opts);
 
-	return bpf_tc_query(&hook, &opts) ? 0 : opts.prog_id;
+	*id = e ? 0 : opts.prog_id;
+	if (!e || e == -ENOENT || e == -EINVAL || e == -ENODEV)
+		return 0;
+	err("cannot read the tc filters of %s: %s", li->name, strerror(-e));
+	return -1;
 }
 
 /* What of ours LI has (tcx asked only where the kernel has it). 0, or -1 after err(). */
 static int dev_read(const struct link_info *li, struct dev_backstop *d)
 {
 	uint32_t ids[MAX_TCX_PROGS], cnt = MAX_TCX_PROGS, flags = 0;
+	int tcx;
 
 	memset(d, 0, sizeof(*d));
-	d->clsact = clsact_filter(li->ifindex);
-	if (!kernel_has_tcx())
-		return 0;
+	if (clsact_filter(li, &d->clsact))
+		return -1;
+	tcx = kernel_has_tcx();
+	if (tcx <= 0)
+		return tcx;
 	if (bpf_prog_query((int)li->ifindex, WGKS_TCX_EGRESS, 0, &flags, ids, &cnt) &&
 	    errno != ENOSPC) { /* ENOSPC: more than we read; the first ones are there */
 		if (errno == ENOENT || errno == ENODEV)
@@ -357,11 +382,14 @@ static int remove_filter(const struct link_info *li)
 
 	if (dev_read(li, &d))
 		return -1;
-	for (int i = 0; !e && i < d.ntcx; i++)
-		e = tcx_take_off(li, d.tcx[i]);
-	if (!e && d.clsact)
-		e = clsact_take_off(li);
-	if (e && e != -ENODEV) {
+	/* Each one tried, whatever another said: the first error is told. */
+	for (int i = 0; i <= d.ntcx; i++) {
+		int r = i < d.ntcx ? tcx_take_off(li, d.tcx[i]) : d.clsact ? clsact_take_off(li) : 0;
+
+		if (r && r != -ENODEV && !e)
+			e = r;
+	}
+	if (e) {
 		err("cannot take the backstop off %s: %s", li->name, strerror(-e));
 		return -1;
 	}
@@ -425,7 +453,7 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 {
 	struct ways_out ways;
 	struct link_info *links;
-	int n, covered = 0, hook = backstop_hook();
+	int n, covered = 0, failed = 0, hook = backstop_hook();
 
 	if (hook < 0 || ks_backstop(&c->st))
 		return -1;
@@ -437,14 +465,17 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 		return -1;
 	}
 	note_bridges(&c->st.maps, r->counters, links, n, &ways, false);
-	for (int i = 0; i < n && covered >= 0; i++) {
+	/* One device that fails (a full tcx chain) does not leave the next uncovered. */
+	for (int i = 0; i < n; i++) {
 		if (!wants_backstop(&links[i], r))
-			covered = remove_filter(&links[i]) ? -1 : covered;
+			failed |= remove_filter(&links[i]);
+		else if (add_filter(&c->st, &links[i], hook))
+			failed = 1;
 		else
-			covered = add_filter(&c->st, &links[i], hook) ? -1 : covered + 1;
+			covered++;
 	}
 	free(links);
-	return covered;
+	return failed ? -1 : covered;
 }
 
 int backstop_uncover(struct ks_ctx *c, uint32_t index)

@@ -377,6 +377,25 @@ fi
 if [[ "$(in_a tc filter show dev eth0 egress)" != *wgks_* ]]; then ok "detach: no clsact filter of ours"; else not_ok "detach: eth0 has $(in_a tc filter show dev eth0 egress)"; fi
 check_clean "detach after the backstop's moves"
 
+# --- a device the backstop cannot go on does not leave the next uncovered ---
+# (tcx only: a full chain takes no more programs, ERANGE.)
+if [ "$want_hook" = tcx ]; then
+	# veth registers the peer first: fullb gets the lower index, and the
+	# backstop goes on devices in the order of their index.
+	ip -n "$NS_A" link add fulla type veth peer name fullb
+	for dev in fulla fullb; do ip -n "$NS_A" link set "$dev" up; done
+	first=fulla next=fullb
+	(($(in_a cat /sys/class/net/fullb/ifindex) < $(in_a cat /sys/class/net/fulla/ifindex))) &&
+		first=fullb next=fulla
+	in_a python3 "$WGKS_TCX_PY" attach-first "$first" full >/dev/null
+	check_exit "attach, $first's tcx chain full: fails, naming it" 1 "$first" in_a "$BIN" attach tun0 --fwmark 0x20
+	check "  ... $next, after it, has the backstop all the same" wgks_backstop_on "$next" "$NS_A"
+	check "  ... and eth0" wgks_backstop_on eth0 "$NS_A"
+	ip -n "$NS_A" link del fulla
+	check_exit "detach A" 0 "" in_a "$BIN" detach
+	check_clean "detach after a device that was full"
+fi
+
 # --- two tunnels, one detached: the other stays protected ---
 ip -n "$NS_A" tuntap add tun1 mode tun
 ip -n "$NS_A" link set tun1 up

@@ -7,9 +7,12 @@ wgks-bpf did. In the device's network namespace:
   tcx.py DEV               the programs on DEV's chain, in the order they
                            run: one line each, "ID NAME"
   tcx.py --all             the same for every device: "DEV ID NAME"
-  tcx.py attach-first DEV  someone else's program, first of the chain
+  tcx.py attach-first DEV [N]
+                           someone else's program, first of the chain
                            (BPF_F_BEFORE), held by the device: "other_next",
-                           which passes every packet on (TCX_NEXT); its id
+                           which passes every packet on (TCX_NEXT); its id.
+                           N times, or with N "full" until the kernel takes
+                           no more (ERANGE: 63 here)
 
 Exit 0; 3 if the kernel has no tcx (Linux < 6.6); 1 on any other error.
 """
@@ -103,11 +106,18 @@ def chain(ifindex):
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "attach-first":
-        attach_first(socket.if_nametoindex(sys.argv[2]))
-        return 0
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "attach-first":
+        n = sys.argv[3] if len(sys.argv) == 4 else "1"
+        for _ in range(10 ** 6 if n == "full" else int(n)):
+            try:
+                attach_first(socket.if_nametoindex(sys.argv[2]))
+            except OSError as e:
+                if n == "full" and e.errno == 34:  # ERANGE: the chain is full
+                    return 0
+                raise
+        return 0 if n != "full" else 1
     if len(sys.argv) != 2:
-        sys.exit("usage: tcx.py DEV | tcx.py --all | tcx.py attach-first DEV")
+        sys.exit("usage: tcx.py DEV | tcx.py --all | tcx.py attach-first DEV [N]")
     devs = socket.if_nameindex() if sys.argv[1] == "--all" else \
         [(socket.if_nametoindex(sys.argv[1]), None)]
     for ifindex, name in devs:
