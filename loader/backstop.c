@@ -47,9 +47,54 @@ static bool is_internal_bridge(const struct link_info *br, const struct link_inf
 	return true;
 }
 
-static bool wants_backstop(const struct link_info *li, const struct wgks_rules *r)
+/* A device that sends what it is given out through another one: its lower device. */
+static bool is_stacked(const struct link_info *li)
 {
-	return li->type != ARPHRD_LOOPBACK && !li->master && !is_tunnel(r, li->ifindex);
+	static const char *const kinds[] = { "vlan", "macvlan", "macvtap", "ipvlan", "ipvtap" };
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!strcmp(li->kind, kinds[i]))
+			return li->lower && li->lower != li->ifindex;
+	}
+	return false;
+}
+
+static bool carries_backstop(const struct link_info *li, const struct link_info *links, int n,
+			     const struct wgks_rules *r, int depth);
+
+/*
+ * Whether LI is a vlan, macvlan or ipvlan whose packets go on out through a
+ * lower device of this namespace that carries the backstop itself. Then
+ * only the lower one does: a backstop on both would find at the lower one
+ * a packet whose judged bit the upper one cleared, and take it for one
+ * nothing judged (root's WireGuard handshake initiation, which only the
+ * cgroup program passes, would be dropped there). A lower device in another
+ * namespace, enslaved, or not carrying it for another reason: the upper
+ * one keeps its own.
+ */
+static bool judged_below(const struct link_info *li, const struct link_info *links, int n,
+			 const struct wgks_rules *r, int depth)
+{
+	if (!is_stacked(li) || li->lower_elsewhere || depth > 8)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (links[i].ifindex == li->lower)
+			return carries_backstop(&links[i], links, n, r, depth + 1);
+	}
+	return false;
+}
+
+static bool carries_backstop(const struct link_info *li, const struct link_info *links, int n,
+			     const struct wgks_rules *r, int depth)
+{
+	return li->type != ARPHRD_LOOPBACK && !li->master && !is_tunnel(r, li->ifindex) &&
+	       !judged_below(li, links, n, r, depth);
+}
+
+static bool wants_backstop(const struct link_info *li, const struct link_info *links, int n,
+			   const struct wgks_rules *r)
+{
+	return carries_backstop(li, links, n, r, 0);
 }
 
 /*
@@ -467,7 +512,7 @@ int backstop_cover(struct ks_ctx *c, const struct wgks_rules *r)
 	note_bridges(&c->st.maps, r->counters, links, n, &ways, false);
 	/* One device that fails (a full tcx chain) does not leave the next uncovered. */
 	for (int i = 0; i < n; i++) {
-		if (!wants_backstop(&links[i], r))
+		if (!wants_backstop(&links[i], links, n, r))
 			failed |= remove_filter(&links[i]);
 		else if (add_filter(&c->st, &links[i], hook))
 			failed = 1;

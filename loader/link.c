@@ -39,6 +39,10 @@ static void parse_link(const struct nlmsghdr *nh, struct link_info *li)
 			attr_string(rta, li->name, sizeof(li->name));
 		} else if (rta->rta_type == IFLA_MASTER && RTA_PAYLOAD(rta) >= sizeof(__u32)) {
 			memcpy(&li->master, RTA_DATA(rta), sizeof(li->master));
+		} else if (rta->rta_type == IFLA_LINK && RTA_PAYLOAD(rta) >= sizeof(__u32)) {
+			memcpy(&li->lower, RTA_DATA(rta), sizeof(li->lower));
+		} else if (rta->rta_type == IFLA_LINK_NETNSID) {
+			li->lower_elsewhere = true;
 		} else if (rta->rta_type == IFLA_LINKINFO) {
 			int ilen = (int)RTA_PAYLOAD(rta);
 

@@ -2,7 +2,7 @@
 /*
  * Network devices of this namespace, as the kernel describes them over
  * rtnetlink (not /sys, which `nsenter --net` leaves pointing at another
- * namespace): index, hardware type and link kind.
+ * namespace): index, hardware type, link kind, and what it sits on.
  */
 #ifndef WGKS_LINK_H
 #define WGKS_LINK_H
@@ -15,6 +15,8 @@ struct link_info {
 	uint32_t ifindex;
 	uint16_t type;              /* ARPHRD_*: ARPHRD_NONE for layer-3 devices */
 	uint32_t master;            /* the bridge (or bond) it is a port of; 0 if none */
+	uint32_t lower;             /* IFLA_LINK: a vlan's or macvlan's lower device, a veth's peer; 0 if none */
+	bool lower_elsewhere;       /* that index is in another namespace (IFLA_LINK_NETNSID) */
 	char kind[WGKS_IFNAMSIZ];   /* IFLA_INFO_KIND ("wireguard", "tun", "veth"), "" if none */
 	char name[WGKS_IFNAMSIZ];
 };

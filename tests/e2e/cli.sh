@@ -396,6 +396,47 @@ if [ "$want_hook" = tcx ]; then
 	check_clean "detach after a device that was full"
 fi
 
+# --- a macvlan on eth0: its packets are judged once, at eth0 ---
+# What leaves by a macvlan (vlan, ipvlan) goes on out through its lower
+# device; a backstop on both would see at eth0 a packet whose judged bit
+# the upper one already cleared, and drop what only the cgroup program can
+# pass: root's WireGuard handshake initiation (row 9).
+counter_of() {
+	in_a "$BIN" status --json | grep -o "\"$1\":{\"packets\":[0-9]*" | grep -o '[0-9]*$'
+}
+ip -n "$NS_A" link add link eth0 name mv0 type macvlan mode private
+ip -n "$NS_A" link set mv0 up
+ip -n "$NS_A" addr add 10.67.0.1/24 dev mv0
+in_a ip neigh replace 10.67.0.2 lladdr 02:00:00:00:67:02 dev mv0 nud permanent
+check_exit "attach A (mv0, a macvlan of eth0)" 0 "" in_a "$BIN" attach tun0 --fwmark 0x20
+check "eth0 has the backstop" wgks_backstop_on eth0 "$NS_A"
+check_fails "mv0, whose packets leave by eth0, has none of its own" wgks_backstop_on mv0 "$NS_A"
+h0=$(counter_of handshake) k0=$(counter_of kernel)
+in_a python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(20):
+    s.sendto(bytes([1, 0, 0, 0]) + bytes(144), ("10.67.0.2", 51820))'
+h=$(($(counter_of handshake) - h0)) k=$(($(counter_of kernel) - k0))
+if ((h == 20 && k == 0)); then
+	ok "20 handshake initiations by mv0 passed (row 9), none dropped at eth0"
+else
+	not_ok "handshake initiations by mv0: $h passed at the cgroup hook, $k dropped at the backstop"
+fi
+check_refused "A: UDP by mv0 off the tunnel still refused" udp_send "$NS_A" 10.67.0.2 9
+check_exit "detach A" 0 "" in_a "$BIN" detach
+ip -n "$NS_A" link del mv0
+check_clean "detach after the macvlan"
+# A macvlan whose lower device is in another namespace (as a container's
+# is): it keeps its own backstop, whatever index its lower device has there.
+ip -n "$NS_A" link add link eth0 name mvx type macvlan mode private
+ip -n "$NS_A" link set mvx netns "$NS_B"
+ip -n "$NS_B" link set mvx up
+check_exit "attach B (mvx, a macvlan of A's eth0)" 0 "" in_b "$BIN" attach tun0 --fwmark 0x20
+check "mvx, its lower device in A, has its own backstop" wgks_backstop_on mvx "$NS_B"
+check_exit "detach B" 0 "" in_b "$BIN" detach
+ip -n "$NS_B" link del mvx
+check_clean "detach after the macvlan from A"
+
 # --- two tunnels, one detached: the other stays protected ---
 ip -n "$NS_A" tuntap add tun1 mode tun
 ip -n "$NS_A" link set tun1 up
