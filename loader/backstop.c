@@ -551,7 +551,8 @@ int backstop_devices(char names[][WGKS_IFNAMSIZ], int hooks[], int max)
 		if (dev_read(&links[i], &d) || (!d.ntcx && !d.clsact))
 			continue;
 		memcpy(names[found], links[i].name, WGKS_IFNAMSIZ);
-		hooks[found++] = (d.ntcx ? BACKSTOP_TCX : 0) | (d.clsact ? BACKSTOP_CLSACT : 0);
+		hooks[found++] = (d.ntcx ? BACKSTOP_TCX : 0) | (d.clsact ? BACKSTOP_CLSACT : 0) |
+				 (d.ntcx && !d.tcx_first ? BACKSTOP_BEHIND : 0);
 	}
 	free(links);
 	return found;

@@ -30,6 +30,8 @@
 /* How a device holds the backstop (a bit each: a device may hold both for a moment). */
 #define BACKSTOP_CLSACT 1
 #define BACKSTOP_TCX 2
+/* For status: on tcx, but another's program runs before it (put first later). */
+#define BACKSTOP_BEHIND 4
 
 /*
  * The hook this kernel gives the backstop: BACKSTOP_TCX where it has tcx,
@@ -54,7 +56,8 @@ int backstop_uncover(struct ks_ctx *c, uint32_t index);
 
 /*
  * Devices of this namespace that have it, for status: their names into
- * NAMES, how each holds it into HOOKS (BACKSTOP_* bits). How many.
+ * NAMES, how each holds it into HOOKS (BACKSTOP_* bits, BACKSTOP_BEHIND
+ * where another's tcx program runs first). How many.
  */
 int backstop_devices(char names[][WGKS_IFNAMSIZ], int hooks[], int max);
 

@@ -111,21 +111,33 @@ static void print_backstop(bool json)
 
 	printf(json ? ",\"backstop\":[" : "  backstop (tc egress) on:");
 	for (int i = 0; i < n; i++) {
-		all |= hooks[i];
+		int hook = hooks[i] & (BACKSTOP_TCX | BACKSTOP_CLSACT);
+
+		all |= hook;
 		if (json) {
 			printf("%s", i ? "," : "");
 			json_string(stdout, names[i]);
 		} else {
 			char text[WGKS_IFNAMSIZ * 4];
 
-			printf(" %s (%s)", text_safe(names[i], text, sizeof(text)), hook_names[hooks[i]]);
+			printf(" %s (%s%s)", text_safe(names[i], text, sizeof(text)), hook_names[hook],
+			       hooks[i] & BACKSTOP_BEHIND ? ", another's program first: run sync" : "");
 		}
 	}
-	/* tcx+clsact only for the moment a device moves, or where something went wrong. */
-	if (json)
-		printf("],\"backstop_hook\":\"%s\"", hook_names[all]);
-	else
+	if (json) {
+		/* tcx+clsact only for the moment a device moves, or where something went wrong. */
+		printf("],\"backstop_hook\":\"%s\",\"backstop_behind\":[", hook_names[all]);
+		/* Devices where another's tcx program was put before ours: it runs first. */
+		for (int i = 0, k = 0; i < n; i++) {
+			if (!(hooks[i] & BACKSTOP_BEHIND))
+				continue;
+			printf("%s", k++ ? "," : "");
+			json_string(stdout, names[i]);
+		}
+		printf("]");
+	} else {
 		printf("%s\n", n ? "" : " none");
+	}
 }
 
 static void print_namespace_json(const struct ks_ctx *c, uint64_t id, bool current,

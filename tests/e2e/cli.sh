@@ -232,7 +232,7 @@ ns = [n for n in d["namespaces"] if n["current"]][0]
 assert ns["netns"] == d["this_netns"] and d["protected"] is True
 for k, t in {"lockdown": bool, "tunnels": list, "endpoints": list, "allowed": list, "counters": dict}.items():
     assert isinstance(ns[k], t), k
-for k, t in {"backstop": list, "backstop_hook": str, "lockdown": bool}.items():
+for k, t in {"backstop": list, "backstop_hook": str, "backstop_behind": list, "lockdown": bool}.items():
     assert isinstance(ns[k], t), k
 assert all(isinstance(dev, str) for dev in ns["backstop"])
 assert ns["backstop_hook"] in ("tcx", "clsact")
@@ -329,7 +329,14 @@ if [ "$want_hook" = tcx ]; then
 	# Someone else's program first of the tcx chain: the next command puts ours before it.
 	other=$(in_a python3 "$WGKS_TCX_PY" attach-first eth0)
 	if [ "$(first_tcx eth0)" = other_next ]; then ok "another's tcx program put first (id $other)"; else not_ok "another's tcx program not first: $(tcx_progs eth0)"; fi
+	if [ "$(ns_field backstop_behind)" = "['eth0']" ] &&
+		in_a "$BIN" status | grep -q "eth0 (tcx, another's program first: run sync)"; then
+		ok "status: on eth0 another's program runs first"
+	else
+		not_ok "status does not say another's program runs first: $(ns_field backstop_behind)"
+	fi
 	check_exit "sync" 0 "" in_a "$BIN" sync
+	if [ "$(ns_field backstop_behind)" = "[]" ]; then ok "status: after sync, none behind"; else not_ok "status after sync: behind $(ns_field backstop_behind)"; fi
 	order=$(tcx_progs eth0 | awk '{ print $2 }' | xargs)
 	if [[ "$order" == "wgks_bs_"*" other_next" ]]; then ok "sync: ours first again, the other after it ($order)"; else not_ok "sync: eth0's tcx chain is $order"; fi
 	# clsact and tcx, back and forth, under a flood of what only the cgroup
