@@ -50,7 +50,7 @@ LOADER_OBJS := $(LOADER_SRCS:loader/%.c=$(OUTPUT)/loader/%.o)
 # Modules that load, find or attach no BPF program: what the unit tests
 # link (with libbpf, for corebtf.c's BTF parsing and log.c's print hook).
 PURE_SRCS := loader/corebtf.c loader/rundir.c loader/lock.c loader/fwmark.c loader/opts.c loader/policy.c loader/cgroup.c \
-	loader/wg.c loader/wgdump.c loader/log.c loader/prefix.c loader/keys.c loader/json.c loader/link.c \
+	loader/wg.c loader/wgdump.c loader/log.c loader/prefix.c loader/keys.c loader/json.c loader/link.c loader/nldump.c \
 	loader/layout.c loader/owned.c
 
 ifeq ($(V),1)

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include "link.h"
 #include "log.h"
+#include "nldump.h"
 
 /* One RTM_NEWLINK answer, attributes and statistics included. */
 #define NL_BUF 8192
@@ -117,6 +118,26 @@ out:
 	return ret;
 }
 
+/* For link_list(): where the devices go, and how many fit. */
+struct link_dump {
+	struct link_info *links;
+	int n, max;
+};
+
+static int add_link(const struct nlmsghdr *nh, void *arg)
+{
+	struct link_dump *d = arg;
+
+	if (nh->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	if (d->n == d->max) {
+		errno = E2BIG;
+		return -1;
+	}
+	parse_link(nh, &d->links[d->n++]);
+	return 0;
+}
+
 int link_list(struct link_info *links, int max)
 {
 	struct {
@@ -125,43 +146,19 @@ int link_list(struct link_info *links, int max)
 	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
 			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		  .ifi = { .ifi_family = AF_UNSPEC } };
-	char buf[NL_BUF * 4];
-	int fd, n = 0;
+	struct link_dump d = { .links = links, .max = max };
+	int fd, e = -1;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0 || send(fd, &req, sizeof(req), 0) < 0)
-		goto fail;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			goto fail;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				close(fd);
-				return n;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				errno = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				goto fail;
-			}
-			if (nh->nlmsg_type != RTM_NEWLINK)
-				continue;
-			if (n == max) {
-				errno = E2BIG;
-				goto fail;
-			}
-			parse_link(nh, &links[n++]);
-		}
-	}
-fail:
-	err("cannot list this namespace's devices: %s", strerror(errno));
-	if (fd >= 0)
+	if (fd >= 0) {
+		e = nl_dump(fd, &req, sizeof(req), add_link, &d);
 		close(fd);
-	return -1;
+	}
+	if (e) {
+		err("cannot list this namespace's devices: %s", strerror(errno));
+		return -1;
+	}
+	return d.n;
 }
 
 bool link_is_tunnel(const struct link_info *li)

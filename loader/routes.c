@@ -6,6 +6,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include "log.h"
+#include "nldump.h"
 #include "routes.h"
 
 static void add_way(struct ways_out *w, uint32_t ifindex)
@@ -71,6 +72,13 @@ static void parse_route(struct ways_out *w, const struct nlmsghdr *nh)
 		add_way(w, oif);
 }
 
+static int add_route(const struct nlmsghdr *nh, void *arg)
+{
+	if (nh->nlmsg_type == RTM_NEWROUTE)
+		parse_route(arg, nh);
+	return 0;
+}
+
 int routes_ways_out(struct ways_out *w)
 {
 	struct {
@@ -79,39 +87,19 @@ int routes_ways_out(struct ways_out *w)
 	} req = { .nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETROUTE,
 			  .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		  .rtm = { .rtm_family = AF_UNSPEC } };
-	char buf[32768];
-	int fd;
+	int fd, e = -1;
 
 	memset(w, 0, sizeof(*w));
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (fd < 0 || send(fd, &req, sizeof(req), 0) < 0)
-		goto fail;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			goto fail;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			if (nh->nlmsg_type == NLMSG_DONE) {
-				close(fd);
-				return 0;
-			}
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				errno = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				goto fail;
-			}
-			if (nh->nlmsg_type == RTM_NEWROUTE)
-				parse_route(w, nh);
-		}
-	}
-fail:
-	err("cannot list this namespace's routes: %s", strerror(errno));
-	if (fd >= 0)
+	if (fd >= 0) {
+		e = nl_dump(fd, &req, sizeof(req), add_route, w);
 		close(fd);
-	return -1;
+	}
+	if (e) {
+		err("cannot list this namespace's routes: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 bool routes_lead_out(const struct ways_out *w, uint32_t ifindex)

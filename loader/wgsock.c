@@ -8,9 +8,28 @@
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include "log.h"
+#include "nldump.h"
 #include "wgsock.h"
 
-#define DIAG_BUF 32768
+/* For dump_family(): the port asked for, and root's sockets on it so far. */
+struct sock_dump {
+	uint16_t port;
+	uint64_t *cookies;
+	int n;
+};
+
+static int add_socket(const struct nlmsghdr *nh, void *arg)
+{
+	const struct inet_diag_msg *d = NLMSG_DATA(nh);
+	struct sock_dump *s = arg;
+
+	if (ntohs(d->id.idiag_sport) != s->port || d->idiag_uid != 0)
+		return 0;
+	if (s->n < WGKS_TUNNEL_SOCKETS)
+		s->cookies[s->n] = (uint64_t)d->id.idiag_cookie[1] << 32 | d->id.idiag_cookie[0];
+	s->n++;
+	return 0;
+}
 
 /* Ask for every UDP socket of FAMILY; add root's bound to PORT. How many now, or -1. */
 static int dump_family(int fd, int family, uint16_t port, uint64_t *cookies, int n)
@@ -24,36 +43,9 @@ static int dump_family(int fd, int family, uint16_t port, uint64_t *cookies, int
 		.req = { .sdiag_family = (uint8_t)family, .sdiag_protocol = IPPROTO_UDP,
 			 .idiag_states = ~0u },
 	};
-	char buf[DIAG_BUF];
+	struct sock_dump s = { .port = port, .cookies = cookies, .n = n };
 
-	if (send(fd, &msg, sizeof(msg), 0) < 0)
-		return -1;
-	for (;;) {
-		ssize_t len = recv(fd, buf, sizeof(buf), 0);
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len <= 0)
-			return -1;
-		for (struct nlmsghdr *nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned)len);
-		     nh = NLMSG_NEXT(nh, len)) {
-			const struct inet_diag_msg *d = NLMSG_DATA(nh);
-			uint64_t cookie;
-
-			if (nh->nlmsg_type == NLMSG_DONE)
-				return n;
-			if (nh->nlmsg_type == NLMSG_ERROR) {
-				errno = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
-				return -1;
-			}
-			if (ntohs(d->id.idiag_sport) != port || d->idiag_uid != 0)
-				continue;
-			cookie = (uint64_t)d->id.idiag_cookie[1] << 32 | d->id.idiag_cookie[0];
-			if (n < WGKS_TUNNEL_SOCKETS)
-				cookies[n] = cookie;
-			n++;
-		}
-	}
+	return nl_dump(fd, &msg, sizeof(msg), add_socket, &s) ? -1 : s.n;
 }
 
 int wgsock_find(uint16_t port, uint64_t cookies[WGKS_TUNNEL_SOCKETS])
