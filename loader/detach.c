@@ -8,6 +8,7 @@
  * every wgks program on the cgroup's hooks, whatever version attached it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include "backstop.h"
@@ -50,12 +51,21 @@ out:
 	return ret;
 }
 
-/* In another namespace: the backstop off its devices. */
+/* For uncover_there(): the command, and whether a namespace failed. */
+struct uncover {
+	struct ks_ctx *c;
+	bool failed;
+};
+
+/* In another namespace: the backstop off its devices. A failure here does not stop the others. */
 static int uncover_there(uint64_t netns, void *arg)
 {
+	struct uncover *u = arg;
+
 	(void)netns;
 	/* Its devices were covered with the index the policy had; all of ours go. */
-	return backstop_uncover(arg, ~0u) ? 1 : 0;
+	u->failed |= backstop_uncover(u->c, ~0u) != 0;
+	return 0;
 }
 
 /* Delete every entry of map FD (hash, trie, devmap). 0, or -1 after err(). */
@@ -102,6 +112,7 @@ static int empty_policy_maps(struct ks_ctx *c)
  */
 static int detach_everywhere(struct ks_ctx *c)
 {
+	struct uncover u = { .c = c };
 	int n;
 
 	/* The programs first: from then on nothing drops at the socket hook. */
@@ -110,9 +121,11 @@ static int detach_everywhere(struct ks_ctx *c)
 		return -1;
 	c->found = false;
 	/* With no policy left, a filter still held somewhere passes everything. */
-	if ((n || ks_backstop_exists()) &&
-	    (backstop_uncover(c, ~0u) || nsenum_each(uncover_there, c) < 0))
-		return -1;
+	if (n || ks_backstop_exists()) {
+		u.failed = backstop_uncover(c, ~0u) != 0;
+		if (nsenum_each(uncover_there, &u) < 0 || u.failed)
+			return -1;
+	}
 	return n;
 }
 

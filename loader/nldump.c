@@ -28,7 +28,10 @@ int nl_dump(int fd, const void *req, size_t len,
 			if (nh->nlmsg_type == NLMSG_DONE)
 				return 0;
 			if (nh->nlmsg_type == NLMSG_ERROR) {
-				errno = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+				int e = -((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+
+				/* An acknowledgement (0) ends no dump: a protocol error. */
+				errno = e > 0 ? e : EPROTO;
 				return -1;
 			}
 			if (each(nh, arg))

@@ -61,6 +61,11 @@ int owned_read(struct owned_set *s, int fd, enum owned_kind kind, uint64_t netns
 		if (!e)
 			return -1;
 	}
+	/* The walk ends with ENOENT; anything else left entries unread, which a commit would keep. */
+	if (errno != ENOENT) {
+		err("cannot read a map of allowances: %s", strerror(errno));
+		return -1;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		struct wgks_owners o;
 

@@ -337,9 +337,13 @@ int takeover(struct ks_ctx *c)
 	    copy_entries(&t, KS_MAP_allow4) || copy_entries(&t, KS_MAP_allow6))
 		goto fail;
 	visit_learn(c->netns, &t);
+	/* -1: this namespace could not be re-entered; nothing may go on here. */
 	if (nsenum_each(visit_learn, &t) < 0) {
 		refuse(&t, "the namespaces could not be visited");
-		goto fail;
+		ks_close(&t.nu);
+		free(t.netns);
+		free(t.reached);
+		return -2;
 	}
 	if (replace_programs(&t))
 		goto fail;
@@ -349,7 +353,12 @@ int takeover(struct ks_ctx *c)
 	c->st = t.nu;
 	c->found = true;
 	visit_cover(c->netns, &t);
-	nsenum_each(visit_cover, &t);
+	if (nsenum_each(visit_cover, &t) < 0) {
+		ks_close(&old);
+		free(t.netns);
+		free(t.reached);
+		return -2;
+	}
 	add_all_counters(&t, old.old);
 	for (size_t i = 0; i < t.n; i++)
 		reached += t.reached[i];

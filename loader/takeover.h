@@ -37,8 +37,9 @@
  * Take over c->st (found, of another version): on success c->st is ours.
  * 0 taken over (or there was nothing to take: no policy, programs
  * detached); -1 nothing changed (the reason in c->st.old->cannot, after
- * err()); -2 taken over, but the backstop is not on every device (after
- * err(): run the command again).
+ * err()); -2 the command must stop, after err(): taken over but the
+ * backstop is not on every device (run the command again), or this
+ * namespace could not be re-entered after visiting the others.
  */
 int takeover(struct ks_ctx *c);
 
