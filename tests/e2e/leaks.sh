@@ -780,7 +780,7 @@ local_traffic_works() {
 		check "$when: K1 pings K3 ($to3, another bridge)" ping_ok "${K_NS[1]}" "$to3"
 	done
 	check "$when: TCP from container K3 to the client's listener on bridge A" \
-		in_k 3 python3 "$PROBE" knock 10.70.0.1 "$COOKIE_PORT"
+		in_k 3 python3 "$PROBE" connect 10.70.0.1 "$COOKIE_PORT"
 }
 
 # k_internet_blocked K WHEN: container K reaches neither the internet nor the LAN.

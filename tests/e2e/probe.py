@@ -20,6 +20,13 @@ matrix's guests, which run it too, have no Python.)
   probe.py knock HOST PORT
       One TCP connect from here (a LAN host knocking on the client), 1 s at
       most; prints how it ended. Always exit 0: the leak counters judge.
+  probe.py connect HOST PORT
+      A TCP connection to HOST:PORT, 2 s at most. Exit 0 only if it was
+      set up.
+  probe.py send-marked HOST PORT MARK
+      One UDP datagram from a socket with SO_MARK MARK (root in its
+      namespace): a container forging the tunnel's fwmark or wgks-bpf's
+      judged bit. Exit 0 if the kernel took it.
   probe.py accept-once HOST PORT
       Listen on HOST:PORT, take one connection, read until it is closed,
       close in turn. Prints "listening" once it listens.
@@ -155,6 +162,33 @@ def knock(host, port):
     return True
 
 
+def connect(host, port):
+    """A TCP connection to HOST:PORT within 2 s: True only if it is set up."""
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.settimeout(2)
+    try:
+        s.connect((host, port))
+    except OSError as e:
+        print("connect %s:%d: %s" % (host, port, e))
+        return False
+    print("connect %s:%d: connected" % (host, port))
+    s.close()
+    return True
+
+
+def send_marked(host, port, mark):
+    """UDP to HOST:PORT from a socket with SO_MARK MARK (needs CAP_NET_ADMIN)."""
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_MARK, mark)
+    try:
+        s.sendto(b"wgks", (host, port))
+    except OSError as e:
+        print("UDP to %s:%d with mark %#x refused: %s" % (host, port, mark, e))
+        return False
+    print("UDP to %s:%d with mark %#x sent" % (host, port, mark))
+    return True
+
+
 def accept_once(host, port):
     server = socket.socket(family(host), socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -220,10 +254,12 @@ def main(argv):
         return 0 if survives(argv[2], int(argv[3]), argv[4:]) else 1
     if len(argv) in (3, 4) and argv[1] == "dns":
         return 0 if dns(*argv[2:]) else 1
-    if len(argv) == 4 and argv[1] in ("send", "knock", "accept-once", "close-first"):
-        fn = {"send": send, "knock": knock, "accept-once": accept_once,
+    if len(argv) == 4 and argv[1] in ("send", "knock", "connect", "accept-once", "close-first"):
+        fn = {"send": send, "knock": knock, "connect": connect, "accept-once": accept_once,
               "close-first": close_first}[argv[1]]
         return 0 if fn(argv[2], int(argv[3])) else 1
+    if len(argv) == 5 and argv[1] == "send-marked":
+        return 0 if send_marked(argv[2], int(argv[3]), int(argv[4], 0)) else 1
     if len(argv) == 6 and argv[1] == "syn-from":
         return 0 if syn_from(argv[2], int(argv[3]), argv[4], int(argv[5])) else 1
     if len(argv) == 5 and argv[1] == "rthdr-udp":

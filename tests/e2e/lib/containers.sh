@@ -81,4 +81,10 @@ k_sends() {
 	ping_once "${K_NS[$1]}" "$2" || true
 	echo wgks | in_k "$1" timeout 2 socat -T0.2 - "UDP:$(sockaddr "$2"):$UDP_PORT" || true
 	in_k "$1" python3 "$PROBE" knock "$2" "$TCP_PORT"
+	# Root in the container forges marks: the tunnel's fwmark and the bit the
+	# cgroup program sets on what it judged. The kernel clears a packet's mark
+	# as it crosses into the client's namespace (README, "The backstop"), so
+	# neither may get a forwarded packet out.
+	in_k "$1" python3 "$PROBE" send-marked "$2" "$UDP_PORT" "$FWMARK" || true
+	in_k "$1" python3 "$PROBE" send-marked "$2" "$UDP_PORT" 0x80000000 || true
 }
