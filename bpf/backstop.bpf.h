@@ -113,10 +113,14 @@ __noinline int wgks_backstop_rows(struct __sk_buff *skb, __u64 netns, const stru
 	return r;
 }
 
-/* Judged by the cgroup program: clear the bit and let it by. */
+/*
+ * Judged by the cgroup program: clear the bit and let it by. A forwarded
+ * packet (it came in by a device) never met that program: a bit set on it
+ * is someone else's (a root firewall rule's), stays, and judges nothing.
+ */
 static __always_inline bool judged(struct __sk_buff *skb)
 {
-	if (!(skb->mark & WGKS_JUDGED_MARK))
+	if (skb->ingress_ifindex || !(skb->mark & WGKS_JUDGED_MARK))
 		return false;
 	skb->mark &= ~WGKS_JUDGED_MARK;
 	return true;

@@ -52,6 +52,9 @@ enum wgks_reason {
 
 /* Counter slots per namespace: a power of two the programs mask an index with. */
 #define WGKS_REASON_SLOTS 16
+_Static_assert(WGKS_REASON_MAX <= WGKS_REASON_SLOTS &&
+		       !(WGKS_REASON_SLOTS & (WGKS_REASON_SLOTS - 1)),
+	       "every reason needs a counter slot, and the slots a power of two");
 
 /*
  * How the program learns the network namespace cookie of a packet (the key

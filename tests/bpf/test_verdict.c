@@ -166,7 +166,8 @@ static void expect_tc_on(struct variant_state *vs, int fd, const char *name, con
 		fail_msg("%s: %s verdict %d, want %d", what, name, got, verdict);
 	/* At tc the packet has its link-layer header: so has its length. */
 	counted(what, &before, &after, reason, p->len);
-	if (out != (mark & ~WGKS_JUDGED_MARK))
+	/* Cleared only where it can be ours: a forwarded packet keeps another's. */
+	if (out != (ingress ? mark : mark & ~WGKS_JUDGED_MARK))
 		fail_msg("%s: mark 0x%x after the %s, from 0x%x", what, out, name, mark);
 }
 
@@ -815,6 +816,9 @@ static void test_backstop_judged(void **state)
 		  TC_ACT_UNSPEC, NO_COUNT);
 	expect_tc(vs, "judged, with a mark of its own", udp4("10.1.2.3", 631), phy_ifindex,
 		  WGKS_JUDGED_MARK | 0x1234, 0, TC_ACT_UNSPEC, NO_COUNT);
+	/* Forwarded, the bit is not ours (a root firewall rule's): judged all the same. */
+	expect_tc(vs, "forwarded, with the judged bit set", udp4("198.18.0.1", 443), phy_ifindex,
+		  WGKS_JUDGED_MARK, other_ifindex, TC_ACT_SHOT, WGKS_REASON_FORWARD);
 }
 
 /* What the kernel sends on its own, and what it forwards: the same table. */
