@@ -64,6 +64,8 @@ dump_all() {
 unchanged() {
 	local before after
 	before=$(dump_all)
+	# No map found would compare equal too: the policy map must be there.
+	[[ "$before" == *"== wgks_policy"* ]] || { echo "no wgks_policy map to dump"; return 1; }
 	"$@" && { echo "it did not fail"; return 1; }
 	after=$(dump_all)
 	if [[ "$before" == "$after" ]]; then
