@@ -134,10 +134,25 @@ static void find_sockops(struct ks_state *st, int cgroup_fd, const struct egress
 	}
 }
 
-bool ks_backstop_name(const char *name)
+static bool backstop_name(const char *name)
 {
 	return !strncmp(name, "wgks_bs_", 8) || !strncmp(name, "wgks_bh_", 8) ||
 	       !strncmp(name, "wgks_tc_", 8);
+}
+
+bool ks_is_backstop(uint32_t id)
+{
+	struct bpf_prog_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_prog_get_fd_by_id(id);
+	bool ours;
+
+	if (fd < 0)
+		return false; /* gone meanwhile */
+	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+	       info.type == BPF_PROG_TYPE_SCHED_CLS && backstop_name(info.name);
+	close(fd);
+	return ours;
 }
 
 bool ks_backstop_exists(void)
@@ -145,17 +160,7 @@ bool ks_backstop_exists(void)
 	uint32_t id = 0;
 
 	while (bpf_prog_get_next_id(id, &id) == 0) {
-		struct bpf_prog_info info = { 0 };
-		uint32_t len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-		bool ours;
-
-		if (fd < 0)
-			continue;
-		ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-		       info.type == BPF_PROG_TYPE_SCHED_CLS && ks_backstop_name(info.name);
-		close(fd);
-		if (ours)
+		if (ks_is_backstop(id))
 			return true;
 	}
 	return false;

@@ -159,21 +159,6 @@ struct dev_backstop {
 	uint32_t clsact;             /* the program of our clsact filter; 0 if none */
 };
 
-/* Whether program ID is a backstop program of ours, of any version. */
-static bool is_ours(uint32_t id)
-{
-	struct bpf_prog_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(id);
-	bool ours;
-
-	if (fd < 0)
-		return false; /* gone meanwhile */
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && ks_backstop_name(info.name);
-	close(fd);
-	return ours;
-}
-
 /*
  * Our filter's program on LI's clsact egress into *ID; 0 if it has none
  * (no clsact, no filter of ours, or the device went). 0, or -1 after err():
@@ -213,7 +198,7 @@ static int dev_read(const struct link_info *li, struct dev_backstop *d)
 		return -1;
 	}
 	for (uint32_t i = 0; i < cnt && i < MAX_TCX_PROGS; i++) {
-		if (!is_ours(ids[i]))
+		if (!ks_is_backstop(ids[i]))
 			continue;
 		d->tcx_first |= i == 0;
 		d->tcx[d->ntcx++] = ids[i];

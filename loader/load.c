@@ -82,8 +82,9 @@ static int load_variant(struct ks_state *st, const struct variant *v, const char
 		st->egress_fd = bpf_program__fd(o.egress);
 		st->sockops_fd = bpf_program__fd(o.sockops);
 		o.maps(o.skel, &st->maps);
+		/* The main object's: a program loaded alone later does not change it. */
+		st->core_btf_min = core_btf != NULL;
 	}
-	st->core_btf_min = core_btf != NULL;
 	debug("kernel accepted the %s variant%s (%s BTF)", v->name,
 	      progs == KS_PROG_BACKSTOP ? "'s backstop program" :
 	      progs == KS_PROG_HANDOVER ? "'s handover program" :
@@ -134,37 +135,33 @@ int ks_load(struct ks_state *st)
 	return -1;
 }
 
+/* One program of the found or loaded variant (PROGS), alone on its maps. 0, or -1 after err(). */
+static int load_alone(struct ks_state *st, unsigned progs, const char *what)
+{
+	if (load_with_btf(st, st->variant, progs) == 0)
+		return 0;
+	err("this kernel refused the %s of the %s variant (run with --verbose to see why)", what,
+	    st->variant->name);
+	return -1;
+}
+
 int ks_backstop(struct ks_state *st)
 {
-	if (st->backstop_fd >= 0)
+	if (st->backstop_fd >= 0 || ks_find_backstop(st) == 1)
 		return 0;
-	if (ks_find_backstop(st) == 1)
-		return 0;
-	if (load_with_btf(st, st->variant, KS_PROG_BACKSTOP) == 0)
-		return 0;
-	err("this kernel refused the backstop program of the %s variant (run with --verbose "
-	    "to see why)", st->variant->name);
-	return -1;
+	return load_alone(st, KS_PROG_BACKSTOP, "backstop program");
 }
 
 int ks_handover(struct ks_state *st)
 {
 	if (st->handover_fd >= 0)
 		return 0;
-	if (load_with_btf(st, st->variant, KS_PROG_HANDOVER) == 0)
-		return 0;
-	err("this kernel refused the backstop's handover program of the %s variant (run with "
-	    "--verbose to see why)", st->variant->name);
-	return -1;
+	return load_alone(st, KS_PROG_HANDOVER, "backstop's handover program");
 }
 
 int ks_load_sockops(struct ks_state *st)
 {
-	if (load_with_btf(st, st->variant, KS_PROG_SOCKOPS) == 0)
-		return 0;
-	err("this kernel refused the sock_ops program of the %s variant (run with --verbose "
-	    "to see why)", st->variant->name);
-	return -1;
+	return load_alone(st, KS_PROG_SOCKOPS, "sock_ops program");
 }
 
 void ks_close(struct ks_state *st)

@@ -73,10 +73,11 @@ int ks_find(struct ks_state *st, int cgroup_fd);
 uint32_t ks_prog_id(int fd);
 
 /*
- * Whether NAME is one of a backstop program's, of any version: wgks_bs_*,
- * its handover wgks_bh_*, and wgks_tc_* (before tcx).
+ * Whether program ID is a backstop program of ours, of any version: a tc
+ * program named wgks_bs_*, its handover wgks_bh_*, or wgks_tc_* (before
+ * tcx). False if it is gone.
  */
-bool ks_backstop_name(const char *name);
+bool ks_is_backstop(uint32_t id);
 
 /* Whether any wgks backstop program is loaded on the host (a device holds it). */
 bool ks_backstop_exists(void);
