@@ -441,12 +441,12 @@ out:
 	return ret;
 }
 
-static uint64_t read_uint(const unsigned char *src, uint32_t size, bool is_signed)
+uint64_t layout_get_uint(const void *src, uint32_t size, bool is_signed)
 {
 	uint8_t u8;
 	uint16_t u16;
 	uint32_t u32;
-	uint64_t u64 = 0;
+	uint64_t u64;
 
 	switch (size) {
 	case 1:
@@ -458,13 +458,15 @@ static uint64_t read_uint(const unsigned char *src, uint32_t size, bool is_signe
 	case 4:
 		memcpy(&u32, src, 4);
 		return is_signed ? (uint64_t)(int64_t)(int32_t)u32 : u32;
-	default:
+	case 8:
 		memcpy(&u64, src, 8);
 		return u64;
+	default:
+		return 0;
 	}
 }
 
-static void write_uint(unsigned char *dst, uint32_t size, uint64_t v)
+void layout_put_uint(void *dst, uint32_t size, uint64_t v)
 {
 	uint8_t u8 = (uint8_t)v;
 	uint16_t u16 = (uint16_t)v;
@@ -476,7 +478,7 @@ static void write_uint(unsigned char *dst, uint32_t size, uint64_t v)
 		memcpy(dst, &u16, 2);
 	else if (size == 4)
 		memcpy(dst, &u32, 4);
-	else
+	else if (size == 8)
 		memcpy(dst, &v, 8);
 }
 
@@ -516,13 +518,13 @@ int layout_apply(const struct layout_plan *p, const void *old_val, void *new_val
 			memcpy(n + op->new_off, o + op->old_off, op->old_size);
 			continue;
 		}
-		v = read_uint(o + op->old_off, op->old_size, op->old_signed);
+		v = layout_get_uint(o + op->old_off, op->old_size, op->old_signed);
 		if (!fits(v, op->old_signed, op->new_size)) {
 			note(why, why_len, &ret, "%s holds %llu, more than this version's field takes",
 			     op->path, (unsigned long long)v);
 			continue;
 		}
-		write_uint(n + op->new_off, op->new_size, v);
+		layout_put_uint(n + op->new_off, op->new_size, v);
 	}
 	for (size_t i = 0; i < p->ndropped; i++) {
 		const struct layout_field *d = &p->dropped[i];

@@ -76,6 +76,15 @@ int layout_apply(const struct layout_plan *p, const void *old_val, void *new_val
 /* Whether the new field PATH is one the old layout lacks. */
 bool layout_missing(const struct layout_plan *p, const char *path);
 
+/*
+ * An integer of SIZE bytes (1, 2, 4 or 8; host order, as the programs
+ * write it) at SRC, sign-extended if IS_SIGNED; 0 for any other size (a
+ * field the layout lacks). layout_put_uint() writes V cut to SIZE bytes,
+ * nothing for another size.
+ */
+uint64_t layout_get_uint(const void *src, uint32_t size, bool is_signed);
+void layout_put_uint(void *dst, uint32_t size, uint64_t v);
+
 void layout_free(struct layout_plan *p);
 
 /* Whether KEY_ID and VALUE_ID of BTF (0: none) are plain integers: no fields to mislay. */

@@ -337,48 +337,6 @@ int oldmaps_entry_next(const struct ks_old *old, enum ks_map_index map, const vo
 	return 0;
 }
 
-/* An unsigned integer of SIZE bytes at P (host order, as the programs write it). */
-static uint64_t get_uint(const unsigned char *p, uint32_t size)
-{
-	uint8_t u8;
-	uint16_t u16;
-	uint32_t u32;
-	uint64_t u64;
-
-	switch (size) {
-	case 1:
-		memcpy(&u8, p, 1);
-		return u8;
-	case 2:
-		memcpy(&u16, p, 2);
-		return u16;
-	case 4:
-		memcpy(&u32, p, 4);
-		return u32;
-	case 8:
-		memcpy(&u64, p, 8);
-		return u64;
-	default:
-		return 0;
-	}
-}
-
-static void put_uint(unsigned char *p, uint32_t size, uint64_t v)
-{
-	uint8_t u8 = (uint8_t)v;
-	uint16_t u16 = (uint16_t)v;
-	uint32_t u32 = (uint32_t)v;
-
-	if (size == 1)
-		memcpy(p, &u8, 1);
-	else if (size == 2)
-		memcpy(p, &u16, 2);
-	else if (size == 4)
-		memcpy(p, &u32, 4);
-	else if (size == 8)
-		memcpy(p, &v, 8);
-}
-
 int oldmaps_lockdown_off(const struct ks_old *old, uint64_t netns)
 {
 	int fd = old->fd[KS_MAP_policy];
@@ -397,8 +355,8 @@ int oldmaps_lockdown_off(const struct ks_old *old, uint64_t netns)
 	if (read_policy_raw(old, netns, raw))
 		goto out;
 	/* layout_find() found them inside the value. */
-	flags = get_uint(raw + old->flags_off, old->flags_size);
-	ntunnels = get_uint(raw + old->ntunnels_off, old->ntunnels_size);
+	flags = layout_get_uint(raw + old->flags_off, old->flags_size, false);
+	ntunnels = layout_get_uint(raw + old->ntunnels_off, old->ntunnels_size, false);
 	if (old->flags_size && !(flags & WGKS_F_LOCKDOWN)) {
 		ret = 2;
 		goto out;
@@ -408,7 +366,7 @@ int oldmaps_lockdown_off(const struct ks_old *old, uint64_t netns)
 		ret = bpf_map_delete_elem(fd, &netns) ? -1 : 1;
 		goto out;
 	}
-	put_uint(raw + old->flags_off, old->flags_size, flags & ~(uint64_t)WGKS_F_LOCKDOWN);
+	layout_put_uint(raw + old->flags_off, old->flags_size, flags & ~(uint64_t)WGKS_F_LOCKDOWN);
 	ret = bpf_map_update_elem(fd, &netns, raw, old->policy_lock ? BPF_F_LOCK : BPF_EXIST) ? -1
 											      : 0;
 out:
